@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { serve } from './serve.js';
+import { workspaceCommands } from './workspace.js';
+
+/** The `roster` command. */
+export function buildCli(): Command {
+  const program = new Command('roster').description('Roster: a self-hosted people workspace').showHelpAfterError();
+  program
+    .command('serve')
+    .description('start the server (PORT, HOST, ROSTER_DATA_DIR, LOG_LEVEL from the environment)')
+    .action(async () => serve(loadConfig()));
+  workspaceCommands(program);
+  return program;
+}

@@ -1,0 +1,87 @@
+import { fail } from './errors.js';
+import { byteLength, limits } from './limits.js';
+
+/** An attribute value as stored: JSON scalars, objects and arrays. */
+export type AttributeValue = string | number | boolean | AttributeValue[] | { [key: string]: AttributeValue };
+export type Attributes = Record<string, AttributeValue>;
+/** Per-attribute time of the call that last set or removed it, unix milliseconds. */
+export type AttributeTimestamps = Record<string, number>;
+/** What a call asks for: a value to set, or null to remove. */
+export type AttributeChanges = Record<string, AttributeValue | null>;
+
+const forbiddenNames = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Checks one attribute name and value against the limits; `null`/`""` mean removal. */
+export function parseAttribute(name: string, raw: unknown): AttributeValue | null {
+  if (name.length === 0 || byteLength(name) > limits.attributeNameBytes)
+    throw fail('invalid_attribute', `${name.slice(0, 40)}: names are 1 to ${limits.attributeNameBytes} bytes.`, name);
+  if (forbiddenNames.has(name)) throw fail('invalid_attribute', `${name}: this attribute name is not allowed.`, name);
+  if (raw === null || raw === '' || raw === undefined) return null;
+  const t = typeof raw;
+  if (t !== 'string' && t !== 'number' && t !== 'boolean' && t !== 'object')
+    throw fail('invalid_attribute', `${name}: unsupported value type.`, name);
+  if (t === 'number' && !Number.isFinite(raw)) throw fail('invalid_attribute', `${name}: not a finite number.`, name);
+  const encoded = JSON.stringify(raw);
+  if (byteLength(encoded) > limits.attributeValueBytes)
+    throw fail('invalid_attribute', `${name}: value over ${limits.attributeValueBytes} bytes.`, name);
+  if (t === 'object' && hasForbiddenKey(raw)) throw fail('invalid_attribute', `${name}: contains a forbidden key.`, name);
+  return raw as AttributeValue;
+}
+
+function hasForbiddenKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasForbiddenKey);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.keys(value).some((k) => forbiddenNames.has(k) || hasForbiddenKey((value as Record<string, unknown>)[k]));
+}
+
+/** Result of merging a call's changes into a person's attributes. */
+export interface MergedAttributes {
+  attributes: Attributes;
+  timestamps: AttributeTimestamps;
+  changed: string[];
+}
+
+/**
+ * Shallow merge: keys in the call replace those keys, null removes, other keys stay. A change older than the
+ * stored time for its key is skipped, so retried or reordered deliveries converge.
+ */
+export function mergeAttributes(
+  current: Attributes,
+  currentTs: AttributeTimestamps,
+  changes: AttributeChanges,
+  callTs: number,
+): MergedAttributes {
+  const attributes: Attributes = { ...current };
+  const timestamps: AttributeTimestamps = { ...currentTs };
+  const changed: string[] = [];
+  for (const [key, value] of Object.entries(changes)) {
+    const stored = timestamps[key];
+    if (stored !== undefined && stored > callTs) continue;
+    timestamps[key] = callTs;
+    if (value === null) {
+      if (key in attributes) {
+        delete attributes[key];
+        changed.push(key);
+      }
+    } else if (!(key in attributes) || JSON.stringify(attributes[key]) !== JSON.stringify(value)) {
+      attributes[key] = value;
+      changed.push(key);
+    }
+  }
+  if (Object.keys(attributes).length > limits.attributesPerPerson)
+    throw fail('too_many_attributes', `A person may have at most ${limits.attributesPerPerson} attributes.`);
+  return { attributes, timestamps, changed };
+}
+
+/** Parses the `unsubscribed` attribute strictly: anything but the listed truthy/falsy forms is refused. */
+export function parseUnsubscribed(raw: unknown): boolean | null {
+  if (raw === null || raw === '') return null;
+  if (raw === true || raw === 1) return true;
+  if (raw === false || raw === 0) return false;
+  if (typeof raw === 'string') {
+    const v = raw.trim().toLowerCase();
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+  }
+  throw fail('invalid_unsubscribed', undefined, 'unsubscribed');
+}

@@ -1,0 +1,18 @@
+/** Customer.io's published Track API limits (reference/customerio-api.md §1.1), which Roster enforces. */
+export const limits = {
+  identifierBytes: 150,
+  emailBytes: 254,
+  attributeNameBytes: 150,
+  attributeValueBytes: 1000,
+  attributesPerCall: 300,
+  attributesPerPerson: 300,
+  eventNameBytes: 100,
+  eventDataBytes: 100_000,
+  eventIdBytes: 150,
+  entityBodyBytes: 32 * 1024,
+  batchBodyBytes: 500 * 1024,
+  v1BodyBytes: 1024 * 1024,
+} as const;
+
+/** UTF-8 length of a string. */
+export const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');

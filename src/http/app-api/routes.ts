@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { fail, RosterError } from '../../domain/errors.js';
+import { isValidEmail, normalizeEmail, parseTypedReference } from '../../domain/identifiers.js';
+import type { WorkspaceRecord } from '../../store/workspaces.js';
+import { personActivities } from '../../queries/activity-feed.js';
+import { customerView } from '../../queries/customer-view.js';
+import { devicesStore } from '../../store/devices.js';
+import { peopleStore } from '../../store/people.js';
+import type { Db } from '../../store/types.js';
+
+interface RefParams {
+  ref: string;
+}
+interface IdTypeQuery {
+  id_type?: string;
+}
+
+async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 'id') {
+  const ref = parseTypedReference(idType, rawRef, ws.settings.identifiers);
+  const person = await peopleStore.findByRef(db, ws.pk, ref);
+  if (!person) throw new RosterError('person_not_found', 'The customer_id does not exist.');
+  return person;
+}
+
+function parseLimit(raw: unknown, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw fail('invalid_query', `limit: a whole number from 1 to ${max}.`, 'limit');
+  return n;
+}
+
+/** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */
+export function appApiRoutes(app: FastifyInstance, db: Db) {
+  const config = { errorShape: 'app' as const };
+
+  app.get<{ Querystring: { email?: string } }>('/v1/customers', { config }, async (request) => {
+    const email = request.query.email;
+    if (typeof email !== 'string' || email.trim() === '') throw fail('invalid_query', 'email: required.', 'email');
+    if (!isValidEmail(email)) return { results: [] };
+    const people = await peopleStore.findAllByEmail(db, request.workspace.pk, normalizeEmail(email));
+    return { results: people.map((p) => ({ email: p.email, id: p.id, cio_id: p.cioId })) };
+  });
+
+  app.get<{ Params: RefParams; Querystring: IdTypeQuery }>('/v1/customers/:ref/attributes', { config }, async (request) => {
+    const person = await findPerson(db, request.workspace, request.params.ref, request.query.id_type);
+    const devices = await devicesStore.listForPerson(db, request.workspace.pk, person.pk);
+    return { customer: customerView(person, devices) };
+  });
+
+  app.get<{ Params: RefParams; Querystring: IdTypeQuery & { start?: string; limit?: string; type?: string; name?: string } }>(
+    '/v1/customers/:ref/activities',
+    { config },
+    async (request) => {
+      const q = request.query;
+      const person = await findPerson(db, request.workspace, request.params.ref, q.id_type);
+      return personActivities(db, person, { limit: parseLimit(q.limit, 100, 50), start: q.start, type: q.type, name: q.name });
+    },
+  );
+}
+

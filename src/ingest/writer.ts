@@ -1,0 +1,88 @@
+import { RosterError } from '../domain/errors.js';
+import type { Db } from '../store/types.js';
+import { applyCommand } from './apply.js';
+import type { CallContext, Command, Outcome } from './commands.js';
+
+interface Pending {
+  ctx: CallContext;
+  cmd: Command;
+  resolve: (o: Outcome) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface WriterOptions {
+  /** Most commands applied in one transaction. */
+  maxBatch?: number;
+  onBatch?: (size: number, ms: number) => void;
+}
+
+/**
+ * The single writer of a process: commands queue up while a batch commits, then the next batch applies them all
+ * in one transaction (group commit). Each caller is answered only after its batch committed.
+ *
+ * Appliers throw RosterError only before they write, so such an error fails its own command and not the batch.
+ * Anything else aborts the batch, which is then re-run one command per transaction, so one bad command
+ * cannot take others down with it.
+ */
+export class Writer {
+  private queue: Pending[] = [];
+  private draining: Promise<void> | null = null;
+  private closed = false;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: WriterOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 2000;
+  }
+
+  /** Queues a command; resolves with its outcome once committed. */
+  submit(ctx: CallContext, cmd: Command): Promise<Outcome> {
+    if (this.closed) return Promise.resolve({ status: 'error', error: new RosterError('unavailable') });
+    return new Promise<Outcome>((resolve, reject) => {
+      this.queue.push({ ctx, cmd, resolve, reject });
+      this.draining ??= new Promise<void>((done) => setImmediate(() => void this.drain().finally(done)));
+    });
+  }
+
+  /** Stops taking commands and waits until everything queued has committed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      const started = performance.now();
+      try {
+        const outcomes = await this.db.transaction().execute(async (trx) => {
+          const results: Outcome[] = [];
+          for (const p of batch) results.push(await applyOne(trx, p));
+          return results;
+        });
+        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+      } catch {
+        for (const p of batch) {
+          try {
+            p.resolve(await this.db.transaction().execute((trx) => applyOne(trx, p)));
+          } catch (err) {
+            p.reject(err);
+          }
+        }
+      }
+      this.options.onBatch?.(batch.length, performance.now() - started);
+    }
+    this.draining = null;
+  }
+}
+
+async function applyOne(trx: Db, p: Pending): Promise<Outcome> {
+  try {
+    return await applyCommand(trx, p.ctx, p.cmd);
+  } catch (err) {
+    if (err instanceof RosterError) return { status: 'error', error: err };
+    throw err;
+  }
+}

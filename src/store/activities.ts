@@ -1,0 +1,38 @@
+import type { Db } from './types.js';
+
+/** Activity types, after Customer.io's activity log. */
+export type ActivityType =
+  | 'profile_create'
+  | 'attribute_change'
+  | 'failed_attribute_change'
+  | 'profile_merge'
+  | 'anon_merge'
+  | 'device_update'
+  | 'device_delete';
+
+/** A person's activity log: append-only. */
+export const activitiesStore = {
+  async record(
+    db: Db,
+    workspacePk: number,
+    personPk: number,
+    type: ActivityType,
+    data: Record<string, unknown>,
+    ts: number,
+    name: string | null = null,
+  ): Promise<void> {
+    await db
+      .insertInto('activities')
+      .values({ workspace_pk: workspacePk, person_pk: personPk, type, name, data: JSON.stringify(data), ts })
+      .execute();
+  },
+
+  async moveToPerson(db: Db, workspacePk: number, fromPk: number, toPk: number): Promise<void> {
+    await db
+      .updateTable('activities')
+      .set({ person_pk: toPk })
+      .where('workspace_pk', '=', workspacePk)
+      .where('person_pk', '=', fromPk)
+      .execute();
+  },
+};

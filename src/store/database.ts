@@ -1,0 +1,69 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrateToLatest } from './migrations.js';
+import type { Database } from './schema.js';
+
+/** The open store: one connection that writes (the ingest writer's), one that reads, both on the same file. */
+export interface Store {
+  /** Used only by the single writer per process, inside its transactions, and by admin commands. */
+  writer: Kysely<Database>;
+  /** Reads that must never wait behind a write batch; WAL lets them see the last committed state. */
+  reader: Kysely<Database>;
+  file: string;
+  close(): Promise<void>;
+}
+
+// Kysely prepares every query afresh; caching statements by SQL text saves most of the cost on the hot path.
+function withStatementCache(db: BetterSqlite3.Database, max = 512) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt === undefined) {
+        stmt = db.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      db.close();
+    },
+  };
+}
+
+function openConnection(file: string, readonly: boolean): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file, { readonly });
+  db.pragma('busy_timeout = 5000');
+  if (!readonly) {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a committed transaction survives a killed process; only an OS crash can lose the last few.
+    db.pragma(`synchronous = ${process.env.ROSTER_SQLITE_SYNCHRONOUS === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+  }
+  return db;
+}
+
+/** Opens (creating if needed) the SQLite store in `dataDir` and runs migrations. */
+export async function openSqliteStore(dataDir: string): Promise<Store> {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'roster.sqlite');
+  const writeConn = openConnection(file, false);
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writeConn) }) });
+  await migrateToLatest(writer as Kysely<unknown>);
+  const reader = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, true)) }),
+  });
+  return {
+    writer,
+    reader,
+    file,
+    async close() {
+      await reader.destroy();
+      await writer.destroy();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { EventPayload } from '../domain/events.js';
+import type { Db } from './types.js';
+
+/** Events: append-only, deduplicated by the sender's event id within a workspace. */
+export const eventsStore = {
+  /** Stores the event; false when its id was seen before in this workspace (the duplicate is dropped). */
+  async insert(
+    db: Db,
+    workspacePk: number,
+    owner: { personPk: number } | { anonymousId: string | null },
+    e: EventPayload,
+    now: number,
+  ): Promise<boolean> {
+    const result = await db
+      .insertInto('events')
+      .values({
+        workspace_pk: workspacePk,
+        person_pk: 'personPk' in owner ? owner.personPk : null,
+        anonymous_id: 'anonymousId' in owner ? owner.anonymousId : null,
+        event_id: e.eventId ?? null,
+        type: e.type,
+        name: e.name,
+        data: JSON.stringify(e.data),
+        ts: e.timestamp ?? now,
+        received_at: now,
+        merged: 0,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+
+  /** Moves an anonymous id's unlinked events to a person; returns how many moved. */
+  async adoptAnonymous(db: Db, workspacePk: number, anonymousId: string, personPk: number): Promise<number> {
+    const result = await db
+      .updateTable('events')
+      .set({ person_pk: personPk })
+      .where('workspace_pk', '=', workspacePk)
+      .where('anonymous_id', '=', anonymousId)
+      .where('person_pk', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
+  /** Moves a merged-away person's events to the primary, marking them merged so they never trigger messages. */
+  async moveToPerson(db: Db, workspacePk: number, fromPk: number, toPk: number): Promise<number> {
+    const result = await db
+      .updateTable('events')
+      .set({ person_pk: toPk, merged: 1 })
+      .where('workspace_pk', '=', workspacePk)
+      .where('person_pk', '=', fromPk)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
+  async countForPerson(db: Db, workspacePk: number, personPk: number): Promise<number> {
+    const row = await db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('workspace_pk', '=', workspacePk)
+      .where('person_pk', '=', personPk)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+};

@@ -1,0 +1,114 @@
+import type { Generated } from 'kysely';
+
+/** Tables as Kysely sees them. JSON lives in TEXT columns; booleans are 0/1; times are unix ms unless named _s. */
+export interface Database {
+  workspaces: WorkspacesTable;
+  api_keys: ApiKeysTable;
+  people: PeopleTable;
+  events: EventsTable;
+  activities: ActivitiesTable;
+  anonymous_ids: AnonymousIdsTable;
+  devices: DevicesTable;
+  suppressions: SuppressionsTable;
+  integration_log: IntegrationLogTable;
+}
+
+export interface WorkspacesTable {
+  pk: Generated<number>;
+  public_id: string;
+  name: string;
+  site_id: string;
+  identifiers: string;
+  allow_email_update_by_id: number;
+  anonymous_retention_days: number;
+  segment_convert_timestamps: number;
+  webhook_secret_enc: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  kind: 'track' | 'app' | 'segment_write';
+  key_hash: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export interface PeopleTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  cio_id: string;
+  id: string | null;
+  email: string | null;
+  /** Normalised email, always set when email is: finds people by email in id_only workspaces too. */
+  email_norm: string | null;
+  /** Normalised email in email_or_id workspaces only: the unique identifier key. */
+  email_key: string | null;
+  attributes: string;
+  attribute_ts: string;
+  unsubscribed: number;
+  created_at_s: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  person_pk: number | null;
+  anonymous_id: string | null;
+  event_id: string | null;
+  type: string;
+  name: string;
+  data: string;
+  ts: number;
+  received_at: number;
+  merged: number;
+}
+
+export interface ActivitiesTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  person_pk: number;
+  type: string;
+  name: string | null;
+  data: string;
+  ts: number;
+}
+
+export interface AnonymousIdsTable {
+  workspace_pk: number;
+  anonymous_id: string;
+  person_pk: number;
+  linked_at: number;
+}
+
+export interface DevicesTable {
+  workspace_pk: number;
+  token: string;
+  person_pk: number;
+  platform: string;
+  last_used_s: number | null;
+  attributes: string;
+  updated_at: number;
+}
+
+export interface SuppressionsTable {
+  workspace_pk: number;
+  kind: 'id' | 'email';
+  value: string;
+  /** Shared by the id and email of one suppressed person, so unsuppressing either frees both. */
+  group_key: string;
+  created_at: number;
+}
+
+export interface IntegrationLogTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  ts: number;
+  surface: string;
+  message_id: string | null;
+  reference: string | null;
+  outcome: string;
+  reason: string;
+}

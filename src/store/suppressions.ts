@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './types.js';
+
+/** An identifier to suppress or check: ids as given, emails normalised. */
+export interface SuppressionKey {
+  kind: 'id' | 'email';
+  value: string;
+}
+
+/** Suppressed identifiers: calls naming them are dropped so the person is never re-added. */
+export const suppressionsStore = {
+  async anySuppressed(db: Db, workspacePk: number, keys: SuppressionKey[]): Promise<SuppressionKey | null> {
+    for (const key of keys) {
+      const row = await db
+        .selectFrom('suppressions')
+        .select('kind')
+        .where('workspace_pk', '=', workspacePk)
+        .where('kind', '=', key.kind)
+        .where('value', '=', key.value)
+        .executeTakeFirst();
+      if (row) return key;
+    }
+    return null;
+  },
+
+  /** Suppresses the keys together: unsuppressing any of them later frees them all. */
+  async suppress(db: Db, workspacePk: number, keys: SuppressionKey[], now: number): Promise<void> {
+    if (keys.length === 0) return;
+    const group = randomUUID();
+    await db
+      .insertInto('suppressions')
+      .values(keys.map((k) => ({ workspace_pk: workspacePk, kind: k.kind, value: k.value, group_key: group, created_at: now })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  },
+
+  /** Frees the key and every identifier suppressed with it; returns how many were freed. */
+  async unsuppress(db: Db, workspacePk: number, key: SuppressionKey): Promise<number> {
+    const row = await db
+      .selectFrom('suppressions')
+      .select('group_key')
+      .where('workspace_pk', '=', workspacePk)
+      .where('kind', '=', key.kind)
+      .where('value', '=', key.value)
+      .executeTakeFirst();
+    if (!row) return 0;
+    const r = await db
+      .deleteFrom('suppressions')
+      .where('workspace_pk', '=', workspacePk)
+      .where('group_key', '=', row.group_key)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  },
+};

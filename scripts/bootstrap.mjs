@@ -24,7 +24,11 @@ if (mtime(installed) < mtime(join(root, 'package-lock.json'))) {
 }
 
 const stamp = join(root, 'dist', '.build-stamp');
-const sources = Math.max(newest(join(root, 'src')), mtime(join(root, 'tsconfig.json')), mtime(join(root, 'tsconfig.build.json')));
+const sources = Math.max(
+  newest(join(root, 'src')),
+  mtime(join(root, 'tsconfig.json')),
+  mtime(join(root, 'tsconfig.build.json')),
+);
 if (mtime(stamp) < sources) {
   console.log('[bootstrap] building…');
   run('npx tsc -p tsconfig.build.json');

@@ -15,7 +15,10 @@ export interface Roster {
 }
 
 /** Opens the data dir (migrating it) and builds the server, not yet listening. */
-export async function createRoster(opts: { dataDir: string; logger?: FastifyServerOptions['logger'] }): Promise<Roster> {
+export async function createRoster(opts: {
+  dataDir: string;
+  logger?: FastifyServerOptions['logger'];
+}): Promise<Roster> {
   const store = await openSqliteStore(opts.dataDir);
   const masterKey = loadMasterKey(opts.dataDir);
   const writer = new Writer(store.writer);

@@ -24,14 +24,17 @@ export function parseAttribute(name: string, raw: unknown): AttributeValue | nul
   const encoded = JSON.stringify(raw);
   if (byteLength(encoded) > limits.attributeValueBytes)
     throw fail('invalid_attribute', `${name}: value over ${limits.attributeValueBytes} bytes.`, name);
-  if (t === 'object' && hasForbiddenKey(raw)) throw fail('invalid_attribute', `${name}: contains a forbidden key.`, name);
+  if (t === 'object' && hasForbiddenKey(raw))
+    throw fail('invalid_attribute', `${name}: contains a forbidden key.`, name);
   return raw as AttributeValue;
 }
 
 function hasForbiddenKey(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(hasForbiddenKey);
   if (value === null || typeof value !== 'object') return false;
-  return Object.keys(value).some((k) => forbiddenNames.has(k) || hasForbiddenKey((value as Record<string, unknown>)[k]));
+  return Object.keys(value).some(
+    (k) => forbiddenNames.has(k) || hasForbiddenKey((value as Record<string, unknown>)[k]),
+  );
 }
 
 /** Result of merging a call's changes into a person's attributes. */

@@ -9,7 +9,10 @@ export const errorCatalogue = {
   reserved_prefix: { status: 400, message: 'Values beginning with cio_ are reserved for cio_id references.' },
   invalid_attribute: { status: 400, message: 'An attribute is not valid.' },
   too_many_attributes: { status: 400, message: 'A person may have at most 300 attributes.' },
-  invalid_unsubscribed: { status: 400, message: 'unsubscribed must be true, false, 1, 0, "true", "false", "1" or "0".' },
+  invalid_unsubscribed: {
+    status: 400,
+    message: 'unsubscribed must be true, false, 1, 0, "true", "false", "1" or "0".',
+  },
   invalid_timestamp: { status: 400, message: 'The timestamp must be unix seconds or an ISO-8601 date.' },
   invalid_event: { status: 400, message: 'The event is not valid.' },
   invalid_device: { status: 400, message: 'The device is not valid.' },

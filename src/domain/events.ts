@@ -31,7 +31,10 @@ export function parseEventPayload(body: unknown, dataKey: 'data' | 'attributes' 
     throw fail('invalid_event', 'type: must be event, page or screen.', 'type');
   const payload: EventPayload = { name, type: type as EventType, data: {} };
   if (input.id !== undefined && input.id !== null && input.id !== '') {
-    if ((typeof input.id !== 'string' && typeof input.id !== 'number') || byteLength(String(input.id)) > limits.eventIdBytes)
+    if (
+      (typeof input.id !== 'string' && typeof input.id !== 'number') ||
+      byteLength(String(input.id)) > limits.eventIdBytes
+    )
       throw fail('invalid_event', `id: a string of at most ${limits.eventIdBytes} bytes.`, 'id');
     payload.eventId = String(input.id);
   }

@@ -4,9 +4,7 @@ import type { IdentifierMode } from './workspace.js';
 
 /** Which person a call names: by Roster's cio_id, the sender's id, or (in email_or_id workspaces) an email. */
 export type Reference =
-  | { kind: 'cio_id'; value: string }
-  | { kind: 'id'; value: string }
-  | { kind: 'email'; value: string; key: string };
+  { kind: 'cio_id'; value: string } | { kind: 'id'; value: string } | { kind: 'email'; value: string; key: string };
 
 const junkValues = new Set(['null', 'undefined', '[object object]', 'nan']);
 // Control characters (C0, DEL, C1) never belong in an identifier or address.
@@ -95,5 +93,4 @@ export function parseTypedReference(type: string, raw: unknown, mode: Identifier
 }
 
 /** Human-readable form of a reference, for logs. */
-export const describeReference = (ref: Reference): string =>
-  ref.kind === 'cio_id' ? `cio_${ref.value}` : ref.value;
+export const describeReference = (ref: Reference): string => (ref.kind === 'cio_id' ? `cio_${ref.value}` : ref.value);

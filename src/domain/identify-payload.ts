@@ -45,7 +45,10 @@ export function parseIdentifyPayload(body: unknown, mode: IdentifierMode, timest
     if (typeof input._update !== 'boolean') throw fail('invalid_body', '_update: must be a boolean.', '_update');
     payload.updateOnly = input._update;
   }
-  const ts = parseCallTimestamp(timestampRaw ?? input._timestamp, timestampRaw === undefined ? '_timestamp' : 'timestamp');
+  const ts = parseCallTimestamp(
+    timestampRaw ?? input._timestamp,
+    timestampRaw === undefined ? '_timestamp' : 'timestamp',
+  );
   if (ts !== undefined) payload.timestamp = ts;
   if (input.created_at !== undefined && input.created_at !== null && input.created_at !== '')
     payload.createdAt = parseCreatedAt(input.created_at);

@@ -14,7 +14,13 @@ declare module 'fastify' {
 }
 
 /** The body of an error in the route's API shape (reference/customerio-api.md §0). */
-export function errorBody(shape: ErrorShape, code: ErrorCode, messages: string[], field?: string, conflicts?: Conflict[]) {
+export function errorBody(
+  shape: ErrorShape,
+  code: ErrorCode,
+  messages: string[],
+  field?: string,
+  conflicts?: Conflict[],
+) {
   switch (shape) {
     case 'track_v1':
       return { meta: { errors: messages, code } };

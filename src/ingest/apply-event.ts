@@ -4,7 +4,13 @@ import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { eventsStore } from '../store/events.js';
 import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
-import { dropIfSuppressed, findOrCreateForActivity, logOutcome, personNotFound, suppressionKeyOf } from './people-resolver.js';
+import {
+  dropIfSuppressed,
+  findOrCreateForActivity,
+  logOutcome,
+  personNotFound,
+  suppressionKeyOf,
+} from './people-resolver.js';
 
 async function store(
   db: Db,

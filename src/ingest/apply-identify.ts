@@ -64,9 +64,11 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
     const changed: Record<string, unknown> = {};
     for (const key of merged.changed) changed[key] = merged.attributes[key] ?? null;
     if (decision.setId !== undefined && decision.setId !== current.id) next.id = changed.id = decision.setId;
-    if (decision.setEmail !== undefined && decision.setEmail !== current.email) next.email = changed.email = decision.setEmail;
+    if (decision.setEmail !== undefined && decision.setEmail !== current.email)
+      next.email = changed.email = decision.setEmail;
     if (p.removeEmail && current.email !== null) next.email = changed.email = null;
-    if (p.createdAt !== undefined && p.createdAt !== current.createdAt) next.createdAt = changed.created_at = p.createdAt;
+    if (p.createdAt !== undefined && p.createdAt !== current.createdAt)
+      next.createdAt = changed.created_at = p.createdAt;
     if (Object.keys(changed).length > 0) {
       const emailNorm = next.email === null ? null : normalizeEmail(next.email);
       next.emailKey = emailIsIdentifier ? emailNorm : null;
@@ -83,7 +85,14 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
     if (owner === null) {
       await anonymousIdsStore.link(db, ws.pk, p.anonymousId, person.pk, ctx.receivedAt);
       const moved = await eventsStore.adoptAnonymous(db, ws.pk, p.anonymousId, person.pk);
-      await activitiesStore.record(db, ws.pk, person.pk, 'anon_merge', { anonymous_id: p.anonymousId, events: moved }, ctx.receivedAt);
+      await activitiesStore.record(
+        db,
+        ws.pk,
+        person.pk,
+        'anon_merge',
+        { anonymous_id: p.anonymousId, events: moved },
+        ctx.receivedAt,
+      );
     } else if (owner !== person.pk) {
       conflicts.push({ field: 'anonymous_id', value: p.anonymousId, reason: 'identifier_in_use' });
     }

@@ -11,7 +11,12 @@ import type { CallContext, Outcome } from './commands.js';
 import { personNotFound } from './people-resolver.js';
 
 /** Merges the secondary into the primary (identity.md, Merge); the secondary is deleted, its history moves. */
-export async function applyMerge(db: Db, ctx: CallContext, primaryRef: Reference, secondaryRef: Reference): Promise<Outcome> {
+export async function applyMerge(
+  db: Db,
+  ctx: CallContext,
+  primaryRef: Reference,
+  secondaryRef: Reference,
+): Promise<Outcome> {
   const { ws } = ctx;
   const primary = await peopleStore.findByRef(db, ws.pk, primaryRef);
   if (!primary) return personNotFound(db, ctx, primaryRef);

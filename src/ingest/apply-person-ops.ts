@@ -6,7 +6,13 @@ import { peopleStore } from '../store/people.js';
 import { suppressionsStore, type SuppressionKey } from '../store/suppressions.js';
 import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
-import { dropIfSuppressed, findOrCreateForActivity, logOutcome, personNotFound, suppressionKeyOf } from './people-resolver.js';
+import {
+  dropIfSuppressed,
+  findOrCreateForActivity,
+  logOutcome,
+  personNotFound,
+  suppressionKeyOf,
+} from './people-resolver.js';
 
 /** Deletes the person and all their data. Deleting someone who is not there is a no-op, logged (idempotent). */
 export async function applyDelete(db: Db, ctx: CallContext, ref: Reference): Promise<Outcome> {
@@ -43,7 +49,12 @@ export async function applyUnsuppress(db: Db, ctx: CallContext, ref: Reference):
   return { status: 'ok' };
 }
 
-export async function applyAddDevice(db: Db, ctx: CallContext, ref: Reference, device: DevicePayload): Promise<Outcome> {
+export async function applyAddDevice(
+  db: Db,
+  ctx: CallContext,
+  ref: Reference,
+  device: DevicePayload,
+): Promise<Outcome> {
   const dropped = await dropIfSuppressed(db, ctx, ref, [suppressionKeyOf(ref)]);
   if (dropped) return dropped;
   const person = await findOrCreateForActivity(db, ctx, ref);

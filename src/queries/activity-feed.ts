@@ -14,7 +14,8 @@ const EVENTS = 0;
 const ACTIVITIES = 1;
 const eventTypes = new Set(['event', 'page', 'screen']);
 
-export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify([c.ts, c.src, c.pk])).toString('base64url');
+export const encodeCursor = (c: Cursor): string =>
+  Buffer.from(JSON.stringify([c.ts, c.src, c.pk])).toString('base64url');
 
 export function decodeCursor(raw: string): Cursor {
   try {
@@ -55,7 +56,11 @@ export async function personActivities(db: Db, person: PersonRecord, q: Activity
     if (q.type) query = query.where('type', '=', q.type);
     if (q.name) query = query.where('name', '=', q.name);
     if (after) query = query.where(keyBefore(src, after));
-    const rows = await query.orderBy('ts', 'desc').orderBy('pk', 'desc').limit(q.limit + 1).execute();
+    const rows = await query
+      .orderBy('ts', 'desc')
+      .orderBy('pk', 'desc')
+      .limit(q.limit + 1)
+      .execute();
     for (const r of rows)
       items.push({
         cursor: { ts: Number(r.ts), src, pk: r.pk },

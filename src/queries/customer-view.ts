@@ -2,7 +2,8 @@ import type { DeviceRecord } from '../store/devices.js';
 import type { PersonRecord } from '../store/people.js';
 
 /** Customer.io's App API says "attributes are all stored as strings": scalars as text, objects as JSON. */
-const asString = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const asString = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
 /** The App API `customer` object (reference/customerio-api.md §4.1). */
 export function customerView(p: PersonRecord, devices: DeviceRecord[]) {

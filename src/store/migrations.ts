@@ -45,7 +45,12 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('people_cio_id').unique().on('people').columns(['workspace_pk', 'cio_id']).execute();
       await db.schema.createIndex('people_id').unique().on('people').columns(['workspace_pk', 'id']).execute();
-      await db.schema.createIndex('people_email_key').unique().on('people').columns(['workspace_pk', 'email_key']).execute();
+      await db.schema
+        .createIndex('people_email_key')
+        .unique()
+        .on('people')
+        .columns(['workspace_pk', 'email_key'])
+        .execute();
       await db.schema.createIndex('people_email_norm').on('people').columns(['workspace_pk', 'email_norm']).execute();
 
       await db.schema
@@ -62,7 +67,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('received_at', 'bigint', (c) => c.notNull())
         .addColumn('merged', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
-      await db.schema.createIndex('events_event_id').unique().on('events').columns(['workspace_pk', 'event_id']).execute();
+      await db.schema
+        .createIndex('events_event_id')
+        .unique()
+        .on('events')
+        .columns(['workspace_pk', 'event_id'])
+        .execute();
       await db.schema.createIndex('events_person').on('events').columns(['workspace_pk', 'person_pk', 'ts']).execute();
       await db.schema.createIndex('events_anonymous').on('events').columns(['workspace_pk', 'anonymous_id']).execute();
 
@@ -76,7 +86,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('data', 'text', (c) => c.notNull())
         .addColumn('ts', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('activities_person').on('activities').columns(['workspace_pk', 'person_pk', 'ts']).execute();
+      await db.schema
+        .createIndex('activities_person')
+        .on('activities')
+        .columns(['workspace_pk', 'person_pk', 'ts'])
+        .execute();
 
       await db.schema
         .createTable('anonymous_ids')
@@ -86,7 +100,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('linked_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('anonymous_ids_pk', ['workspace_pk', 'anonymous_id'])
         .execute();
-      await db.schema.createIndex('anonymous_ids_person').on('anonymous_ids').columns(['workspace_pk', 'person_pk']).execute();
+      await db.schema
+        .createIndex('anonymous_ids_person')
+        .on('anonymous_ids')
+        .columns(['workspace_pk', 'person_pk'])
+        .execute();
 
       await db.schema
         .createTable('devices')
@@ -110,7 +128,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('suppressions_pk', ['workspace_pk', 'kind', 'value'])
         .execute();
-      await db.schema.createIndex('suppressions_group').on('suppressions').columns(['workspace_pk', 'group_key']).execute();
+      await db.schema
+        .createIndex('suppressions_group')
+        .on('suppressions')
+        .columns(['workspace_pk', 'group_key'])
+        .execute();
 
       await db.schema
         .createTable('integration_log')
@@ -134,5 +156,6 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
-  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${failed?.migrationName ?? String(error)}`);
+  if (error)
+    throw error instanceof Error ? error : new Error(`migration failed: ${failed?.migrationName ?? String(error)}`);
 }

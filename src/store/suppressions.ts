@@ -29,7 +29,15 @@ export const suppressionsStore = {
     const group = randomUUID();
     await db
       .insertInto('suppressions')
-      .values(keys.map((k) => ({ workspace_pk: workspacePk, kind: k.kind, value: k.value, group_key: group, created_at: now })))
+      .values(
+        keys.map((k) => ({
+          workspace_pk: workspacePk,
+          kind: k.kind,
+          value: k.value,
+          group_key: group,
+          created_at: now,
+        })),
+      )
       .onConflict((oc) => oc.doNothing())
       .execute();
   },

@@ -25,7 +25,8 @@ async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 
 function parseLimit(raw: unknown, max: number, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw fail('invalid_query', `limit: a whole number from 1 to ${max}.`, 'limit');
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw fail('invalid_query', `limit: a whole number from 1 to ${max}.`, 'limit');
   return n;
 }
 
@@ -41,20 +42,27 @@ export function appApiRoutes(app: FastifyInstance, db: Db) {
     return { results: people.map((p) => ({ email: p.email, id: p.id, cio_id: p.cioId })) };
   });
 
-  app.get<{ Params: RefParams; Querystring: IdTypeQuery }>('/v1/customers/:ref/attributes', { config }, async (request) => {
-    const person = await findPerson(db, request.workspace, request.params.ref, request.query.id_type);
-    const devices = await devicesStore.listForPerson(db, request.workspace.pk, person.pk);
-    return { customer: customerView(person, devices) };
-  });
-
-  app.get<{ Params: RefParams; Querystring: IdTypeQuery & { start?: string; limit?: string; type?: string; name?: string } }>(
-    '/v1/customers/:ref/activities',
+  app.get<{ Params: RefParams; Querystring: IdTypeQuery }>(
+    '/v1/customers/:ref/attributes',
     { config },
     async (request) => {
-      const q = request.query;
-      const person = await findPerson(db, request.workspace, request.params.ref, q.id_type);
-      return personActivities(db, person, { limit: parseLimit(q.limit, 100, 50), start: q.start, type: q.type, name: q.name });
+      const person = await findPerson(db, request.workspace, request.params.ref, request.query.id_type);
+      const devices = await devicesStore.listForPerson(db, request.workspace.pk, person.pk);
+      return { customer: customerView(person, devices) };
     },
   );
-}
 
+  app.get<{
+    Params: RefParams;
+    Querystring: IdTypeQuery & { start?: string; limit?: string; type?: string; name?: string };
+  }>('/v1/customers/:ref/activities', { config }, async (request) => {
+    const q = request.query;
+    const person = await findPerson(db, request.workspace, request.params.ref, q.id_type);
+    return personActivities(db, person, {
+      limit: parseLimit(q.limit, 100, 50),
+      start: q.start,
+      type: q.type,
+      name: q.name,
+    });
+  });
+}

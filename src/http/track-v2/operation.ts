@@ -18,7 +18,8 @@ function singleIdentifier(raw: unknown, field: string, mode: IdentifierMode): Re
 
 function objectOrEmpty(raw: unknown, field: string): Record<string, unknown> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('invalid_body', `${field}: must be a JSON object.`, field);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw fail('invalid_body', `${field}: must be a JSON object.`, field);
   return raw as Record<string, unknown>;
 }
 
@@ -30,7 +31,11 @@ export function parseV2Operation(raw: unknown, mode: IdentifierMode): Command {
     throw fail('payload_too_large', `An operation may be at most ${limits.entityBodyBytes} bytes.`);
   const op = raw as Record<string, unknown>;
   if (op.type !== 'person')
-    throw fail('invalid_action', `type: "${String(op.type)}" is not supported; Roster takes person operations.`, 'type');
+    throw fail(
+      'invalid_action',
+      `type: "${String(op.type)}" is not supported; Roster takes person operations.`,
+      'type',
+    );
   const action = op.action;
   if (action === 'merge') {
     return {
@@ -42,7 +47,11 @@ export function parseV2Operation(raw: unknown, mode: IdentifierMode): Command {
   const ref = singleIdentifier(op.identifiers, 'identifiers', mode);
   switch (action) {
     case 'identify':
-      return { kind: 'identify', ref, payload: parseIdentifyPayload(objectOrEmpty(op.attributes, 'attributes'), mode, op.timestamp) };
+      return {
+        kind: 'identify',
+        ref,
+        payload: parseIdentifyPayload(objectOrEmpty(op.attributes, 'attributes'), mode, op.timestamp),
+      };
     case 'event':
     case 'page':
     case 'screen':

@@ -11,9 +11,21 @@ import { parseV2Operation } from './operation.js';
 /** A batch item's failure, as v2 answers it in a 207. */
 function itemErrors(index: number, outcome: Outcome) {
   if (outcome.status === 'conflict')
-    return outcome.conflicts.map((c) => ({ batch_index: index, reason: c.reason, field: c.field, message: conflictMessage(c) }));
+    return outcome.conflicts.map((c) => ({
+      batch_index: index,
+      reason: c.reason,
+      field: c.field,
+      message: conflictMessage(c),
+    }));
   if (outcome.status === 'error')
-    return [{ batch_index: index, reason: outcome.error.code, field: outcome.error.field ?? null, message: outcome.error.message }];
+    return [
+      {
+        batch_index: index,
+        reason: outcome.error.code,
+        field: outcome.error.field ?? null,
+        message: outcome.error.message,
+      },
+    ];
   return [];
 }
 

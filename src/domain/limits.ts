@@ -12,6 +12,8 @@ export const limits = {
   entityBodyBytes: 32 * 1024,
   batchBodyBytes: 500 * 1024,
   v1BodyBytes: 1024 * 1024,
+  /** Nesting of arrays/objects in a request body (Roster: deeper JSON would overflow the stack when re-encoded). */
+  jsonDepth: 100,
 } as const;
 
 /** UTF-8 length of a string. */

@@ -20,6 +20,9 @@ function withStatementCache(db: BetterSqlite3.Database, max = 512) {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     prepare(sql: string) {
+      // A writing transaction takes the write lock when it begins, so a write from another process makes it wait
+      // (busy_timeout) instead of failing midway with SQLITE_BUSY_SNAPSHOT when it upgrades from reading.
+      if (sql === 'begin' && !db.readonly) sql = 'begin immediate';
       let stmt = cache.get(sql);
       if (stmt === undefined) {
         stmt = db.prepare(sql);

@@ -9,18 +9,16 @@ export interface SuppressionKey {
 
 /** Suppressed identifiers: calls naming them are dropped so the person is never re-added. */
 export const suppressionsStore = {
+  /** The first of the keys that is suppressed, in one query; null when none is. */
   async anySuppressed(db: Db, workspacePk: number, keys: SuppressionKey[]): Promise<SuppressionKey | null> {
-    for (const key of keys) {
-      const row = await db
-        .selectFrom('suppressions')
-        .select('kind')
-        .where('workspace_pk', '=', workspacePk)
-        .where('kind', '=', key.kind)
-        .where('value', '=', key.value)
-        .executeTakeFirst();
-      if (row) return key;
-    }
-    return null;
+    if (keys.length === 0) return null;
+    const row = await db
+      .selectFrom('suppressions')
+      .select(['kind', 'value'])
+      .where('workspace_pk', '=', workspacePk)
+      .where((eb) => eb.or(keys.map((k) => eb.and([eb('kind', '=', k.kind), eb('value', '=', k.value)]))))
+      .executeTakeFirst();
+    return row ? { kind: row.kind, value: row.value } : null;
   },
 
   /** Suppresses the keys together: unsuppressing any of them later frees them all. */

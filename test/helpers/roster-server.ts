@@ -11,8 +11,16 @@ export interface TestServer {
   base: string;
   dataDir: string;
   workspace(opts?: { identifiers?: IdentifierMode; allowEmailUpdateById?: boolean }): Promise<TestWorkspace>;
+  /** Every stored row of the workspace (people, events, activities, devices, anonymous ids, suppressions). */
+  dump(ws: TestWorkspace): Promise<WorkspaceDump>;
   close(): Promise<void>;
 }
+
+/** A workspace's stored state, read straight from SQLite, to prove a refused call changed nothing. */
+export type WorkspaceDump = Record<(typeof dumpedTables)[number], unknown[]>;
+
+/** The workspace-scoped tables a call can change (the integration log records refusals, so it is left out). */
+const dumpedTables = ['people', 'events', 'activities', 'devices', 'anonymous_ids', 'suppressions'] as const;
 
 export async function startServer(): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-test-'));
@@ -30,6 +38,18 @@ export async function startServer(): Promise<TestServer> {
       });
       return new TestWorkspace(base, creds);
     },
+    async dump(ws) {
+      const db = roster.store.reader;
+      const { pk } = await db
+        .selectFrom('workspaces')
+        .select('pk')
+        .where('site_id', '=', ws.creds.site_id)
+        .executeTakeFirstOrThrow();
+      const out = {} as WorkspaceDump;
+      for (const table of dumpedTables)
+        out[table] = await db.selectFrom(table).selectAll().where('workspace_pk', '=', pk).execute();
+      return out;
+    },
     async close() {
       await roster.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -40,6 +60,21 @@ export async function startServer(): Promise<TestServer> {
 export interface Reply {
   status: number;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+}
+
+/** Rule C's documented message for an identifier another person holds (identity.md, Rule C). */
+export const inUseMessage = (field: string) =>
+  `${field}: The identifier is already associated with a different profile.`;
+
+/** One entry of the App API activity feed. */
+export interface Activity {
+  id: string;
+  timestamp: number;
+  type: string;
+  name: string | null;
+  customer_id: string | null;
+  customer_identifiers: { id: string | null; email: string | null; cio_id: string };
+  data: Record<string, unknown>;
 }
 
 /** Talks to one workspace over real HTTP with its real credentials. */
@@ -66,12 +101,76 @@ export class TestWorkspace {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   }
 
+  /**
+   * A request with full control: a raw body (string or bytes) sent as given, any content type (none when null),
+   * any auth. The reply body is parsed as JSON when it is JSON, else kept as text.
+   */
+  async send(
+    method: string,
+    path: string,
+    opts: { body?: string | Uint8Array; contentType?: string | null; auth?: string | null } = {},
+  ): Promise<Reply & { contentType: string | null }> {
+    const headers: Record<string, string> = {};
+    const auth = opts.auth === undefined ? this.trackAuth : opts.auth;
+    if (auth) headers.authorization = auth;
+    const contentType = opts.contentType === undefined ? 'application/json' : opts.contentType;
+    if (contentType !== null && opts.body !== undefined) headers['content-type'] = contentType;
+    const res = await fetch(this.base + path, { method, headers, body: opts.body });
+    const text = await res.text();
+    let body: unknown = text === '' ? undefined : text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body, contentType: res.headers.get('content-type') };
+  }
+
+  get appAuth(): string {
+    return `Bearer ${this.creds.app_api_key}`;
+  }
+
   identify(ref: string, body: unknown = {}) {
     return this.request('PUT', `/api/v1/customers/${encodeURIComponent(ref)}`, body);
   }
 
   track(ref: string, body: unknown) {
     return this.request('POST', `/api/v1/customers/${encodeURIComponent(ref)}/events`, body);
+  }
+
+  /** `POST /api/v1/events`: an anonymous event. */
+  anonymousEvent(body: unknown) {
+    return this.request('POST', '/api/v1/events', body);
+  }
+
+  suppress(ref: string) {
+    return this.request('POST', `/api/v1/customers/${encodeURIComponent(ref)}/suppress`, {});
+  }
+
+  unsuppress(ref: string) {
+    return this.request('POST', `/api/v1/customers/${encodeURIComponent(ref)}/unsuppress`, {});
+  }
+
+  delete(ref: string) {
+    return this.request('DELETE', `/api/v1/customers/${encodeURIComponent(ref)}`);
+  }
+
+  addDevice(ref: string, device: unknown) {
+    return this.request('PUT', `/api/v1/customers/${encodeURIComponent(ref)}/devices`, { device });
+  }
+
+  merge(primary: Record<string, string>, secondary: Record<string, string>) {
+    return this.request('POST', '/api/v1/merge_customers', { primary, secondary });
+  }
+
+  /** Track API v2: one operation. */
+  entity(operation: unknown) {
+    return this.request('POST', '/api/v2/entity', operation);
+  }
+
+  /** Track API v2: several operations. */
+  batch(operations: unknown[]) {
+    return this.request('POST', '/api/v2/batch', { batch: operations });
   }
 
   app(method: string, path: string, body?: unknown) {
@@ -92,8 +191,15 @@ export class TestWorkspace {
     return r.body;
   }
 
+  /** The person's activity entries of one type (e.g. `event`, `failed_attribute_change`), newest first. */
+  async activitiesOfType(ref: string, type: string, idType = 'id'): Promise<Activity[]> {
+    const body = await this.activities(ref, `&type=${encodeURIComponent(type)}&limit=100`, idType);
+    return body.activities as Activity[];
+  }
+
   async byEmail(email: string) {
     const r = await this.app('GET', `/v1/customers?email=${encodeURIComponent(email)}`);
+    if (r.status !== 200) throw new Error(`customers?email: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body.results as { email: string | null; id: string | null; cio_id: string }[];
   }
 }

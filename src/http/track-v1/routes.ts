@@ -35,7 +35,9 @@ export function trackV1Routes(app: FastifyInstance, writer: Writer) {
     parseReference(request.params.ref, request.workspace.settings.identifiers);
 
   app.put<{ Params: RefParams }>('/api/v1/customers/:ref', opts, async (request, reply) => {
-    const payload = parseIdentifyPayload(request.body ?? {}, request.workspace.settings.identifiers);
+    // No body at all is an empty update; a JSON `null` is a non-object body and refused like `[]`.
+    const body = request.body === undefined ? {} : request.body;
+    const payload = parseIdentifyPayload(body, request.workspace.settings.identifiers);
     return sendOutcome(reply, 'track_v1', await submit(request, { kind: 'identify', ref: ref(request), payload }));
   });
 

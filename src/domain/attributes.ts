@@ -58,15 +58,16 @@ export function mergeAttributes(
   const timestamps: AttributeTimestamps = { ...currentTs };
   const changed: string[] = [];
   for (const [key, value] of Object.entries(changes)) {
-    const stored = timestamps[key];
+    // Own keys only: a name like `toString` or `valueOf` is an ordinary attribute, not an Object.prototype member.
+    const stored = Object.hasOwn(timestamps, key) ? timestamps[key] : undefined;
     if (stored !== undefined && stored > callTs) continue;
     timestamps[key] = callTs;
     if (value === null) {
-      if (key in attributes) {
+      if (Object.hasOwn(attributes, key)) {
         delete attributes[key];
         changed.push(key);
       }
-    } else if (!(key in attributes) || JSON.stringify(attributes[key]) !== JSON.stringify(value)) {
+    } else if (!Object.hasOwn(attributes, key) || JSON.stringify(attributes[key]) !== JSON.stringify(value)) {
       attributes[key] = value;
       changed.push(key);
     }

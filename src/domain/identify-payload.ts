@@ -1,7 +1,7 @@
 import { parseAttribute, parseUnsubscribed, type AttributeChanges } from './attributes.js';
 import { fail } from './errors.js';
 import { parseBodyEmail, parseBodyId } from './identifiers.js';
-import { limits } from './limits.js';
+import { byteLength, limits } from './limits.js';
 import { parseCallTimestamp, parseCreatedAt } from './timestamps.js';
 import type { IdentifierMode } from './workspace.js';
 
@@ -37,7 +37,7 @@ export function parseIdentifyPayload(body: unknown, mode: IdentifierMode, timest
   if (input.email === null || input.email === '') payload.removeEmail = mode === 'id_only';
   else if (input.email !== undefined) payload.bodyEmail = parseBodyEmail(input.email);
   if (input.anonymous_id !== undefined && input.anonymous_id !== null && input.anonymous_id !== '') {
-    if (typeof input.anonymous_id !== 'string' || input.anonymous_id.length > limits.identifierBytes)
+    if (typeof input.anonymous_id !== 'string' || byteLength(input.anonymous_id) > limits.identifierBytes)
       throw fail('invalid_identifier', 'anonymous_id: must be a string of at most 150 bytes.', 'anonymous_id');
     payload.anonymousId = input.anonymous_id;
   }

@@ -27,9 +27,10 @@ export function mergePeople(primary: MergeSide, secondary: MergeSide): MergedPer
   const attributes: Attributes = { ...primary.attributes };
   const timestamps: AttributeTimestamps = { ...primary.timestamps };
   for (const [key, value] of Object.entries(secondary.attributes)) {
-    if (key in attributes) continue;
+    // Own keys only: a primary lacking `toString` or `valueOf` gains it like any other attribute.
+    if (Object.hasOwn(attributes, key)) continue;
     attributes[key] = value;
-    const ts = secondary.timestamps[key];
+    const ts = Object.hasOwn(secondary.timestamps, key) ? secondary.timestamps[key] : undefined;
     if (ts !== undefined) timestamps[key] = ts;
   }
   const unsubscribed = primary.attributes.unsubscribed === true || secondary.attributes.unsubscribed === true;

@@ -2,11 +2,12 @@ import type { EventPayload } from '../domain/events.js';
 import { describeReference, type Reference } from '../domain/identifiers.js';
 import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { eventsStore } from '../store/events.js';
+import { peopleStore } from '../store/people.js';
 import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
 import {
   dropIfSuppressed,
-  findOrCreateForActivity,
+  createFromReference,
   logOutcome,
   personNotFound,
   suppressionKeyOf,
@@ -20,6 +21,10 @@ async function store(
   reference: string | null,
 ): Promise<Outcome> {
   if (await eventsStore.insert(db, ctx.ws.pk, owner, event, ctx.receivedAt)) return { status: 'ok' };
+  return duplicate(db, ctx, event, reference);
+}
+
+async function duplicate(db: Db, ctx: CallContext, event: EventPayload, reference: string | null): Promise<Outcome> {
   await logOutcome(db, ctx, reference, 'duplicate', `Event id ${event.eventId} was already received.`);
   return { status: 'dropped', reason: 'duplicate' };
 }
@@ -28,7 +33,11 @@ async function store(
 export async function applyEvent(db: Db, ctx: CallContext, ref: Reference, event: EventPayload): Promise<Outcome> {
   const dropped = await dropIfSuppressed(db, ctx, ref, [suppressionKeyOf(ref)]);
   if (dropped) return dropped;
-  const person = await findOrCreateForActivity(db, ctx, ref);
+  const found = await peopleStore.findByRef(db, ctx.ws.pk, ref);
+  // A duplicate must not leave a person behind either: check it before creating anyone.
+  if (!found && event.eventId !== undefined && (await eventsStore.exists(db, ctx.ws.pk, event.eventId)))
+    return duplicate(db, ctx, event, describeReference(ref));
+  const person = found ?? (await createFromReference(db, ctx, ref));
   if (!person) return personNotFound(db, ctx, ref);
   return store(db, ctx, { personPk: person.pk }, event, describeReference(ref));
 }

@@ -47,7 +47,7 @@ export async function applyMerge(
     db,
     ws.pk,
     primary.pk,
-    'profile_merge',
+    'merged',
     {
       secondary: {
         cio_id: secondary.cioId,

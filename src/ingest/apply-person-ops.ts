@@ -8,7 +8,7 @@ import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
 import {
   dropIfSuppressed,
-  findOrCreateForActivity,
+  createFromReference,
   logOutcome,
   personNotFound,
   suppressionKeyOf,
@@ -57,7 +57,7 @@ export async function applyAddDevice(
 ): Promise<Outcome> {
   const dropped = await dropIfSuppressed(db, ctx, ref, [suppressionKeyOf(ref)]);
   if (dropped) return dropped;
-  const person = await findOrCreateForActivity(db, ctx, ref);
+  const person = (await peopleStore.findByRef(db, ctx.ws.pk, ref)) ?? (await createFromReference(db, ctx, ref));
   if (!person) return personNotFound(db, ctx, ref);
   await devicesStore.upsert(db, ctx.ws.pk, person.pk, device, ctx.receivedAt);
   await activitiesStore.record(

@@ -72,12 +72,11 @@ export async function createPerson(
 }
 
 /**
- * The person an event or device call is about; an unknown id or email creates them (nothing sent is lost),
- * an unknown cio_id does not (it was never Roster's to give).
+ * Creates the person an event or device call names when no one has that id or email yet (nothing sent is lost).
+ * A cio_id reference never creates anyone: it was never Roster's to give.
  */
-export async function findOrCreateForActivity(db: Db, ctx: CallContext, ref: Reference): Promise<PersonRecord | null> {
-  const found = await peopleStore.findByRef(db, ctx.ws.pk, ref);
-  if (found || ref.kind === 'cio_id') return found;
+export async function createFromReference(db: Db, ctx: CallContext, ref: Reference): Promise<PersonRecord | null> {
+  if (ref.kind === 'cio_id') return null;
   return createPerson(db, ctx, {
     id: ref.kind === 'id' ? ref.value : null,
     email: ref.kind === 'email' ? ref.value : null,

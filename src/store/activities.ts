@@ -5,7 +5,7 @@ export type ActivityType =
   | 'profile_create'
   | 'attribute_change'
   | 'failed_attribute_change'
-  | 'profile_merge'
+  | 'merged'
   | 'anon_merge'
   | 'device_update'
   | 'device_delete';

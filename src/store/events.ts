@@ -30,6 +30,16 @@ export const eventsStore = {
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   },
 
+  async exists(db: Db, workspacePk: number, eventId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('events')
+      .select('pk')
+      .where('workspace_pk', '=', workspacePk)
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
   /** Moves an anonymous id's unlinked events to a person; returns how many moved. */
   async adoptAnonymous(db: Db, workspacePk: number, anonymousId: string, personPk: number): Promise<number> {
     const result = await db

@@ -784,7 +784,7 @@ describe('POST /api/v1/merge_customers', () => {
     expect(p.identifiers.email).toBe(secondary.email);
     expect(p.devices.map((d: { id: string }) => d.id)).toEqual([secondary.token]);
     expect((await ws.activitiesOfType(primaryId, 'event')).map((e) => e.name)).toContain('seeded');
-    const merged = await ws.activitiesOfType(primaryId, 'profile_merge');
+    const merged = await ws.activitiesOfType(primaryId, 'merged');
     expect(merged[0]!.data).toMatchObject({ secondary: { id: secondary.id, cio_id: secondary.cio } });
   });
 

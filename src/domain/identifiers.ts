@@ -32,7 +32,7 @@ export function toIdString(raw: unknown, field = 'id'): string {
   if (typeof raw === 'string') value = raw;
   else if (typeof raw === 'number' && Number.isFinite(raw)) value = String(raw);
   else throw fail('invalid_identifier', `${field}: must be a string or a number.`, field);
-  if (value.length === 0 || junkValues.has(value.toLowerCase()))
+  if (value.trim().length === 0 || junkValues.has(value.toLowerCase()))
     throw fail('invalid_identifier', `${field}: "${value}" is not a usable identifier.`, field);
   if (byteLength(value) > limits.identifierBytes)
     throw fail('invalid_identifier', `${field}: must be at most ${limits.identifierBytes} bytes.`, field);

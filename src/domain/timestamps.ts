@@ -1,17 +1,38 @@
 import { fail } from './errors.js';
 
 // Strict ISO-8601 date or date-time; looser shapes (ids, phone numbers) must not be taken for dates.
-const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const isoDate =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2}))?)?$/;
 
-/** True for a strict ISO-8601 date or date-time string. */
-export const isIsoDate = (value: string): boolean => isoDate.test(value) && !Number.isNaN(Date.parse(value));
+/**
+ * Parses a strict ISO-8601 string to unix milliseconds, or undefined. Impossible dates (Feb 30, hour 25) are refused,
+ * a time without an offset is UTC (never the server's zone), and fractions beyond milliseconds are cut.
+ */
+function isoToUnixMs(value: string): number | undefined {
+  const m = isoDate.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, h = 0, mi = 0, sec = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) =>
+    x === undefined ? undefined : Number(x),
+  ) as number[];
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  if (mo! < 1 || mo! > 12 || d! < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
+  const utc = Date.UTC(y!, mo! - 1, d!, h, mi, sec, ms);
+  if (new Date(utc).getUTCDate() !== d) return undefined;
+  if (m[9] === undefined) return utc;
+  const offsetH = Number(m[10]);
+  const offsetM = Number(m[11]);
+  if (offsetH > 23 || offsetM > 59) return undefined;
+  const sign = m[9] === '+' ? 1 : -1;
+  return utc - sign * (offsetH * 60 + offsetM) * 60_000;
+}
 
-/** Parses an ISO-8601 string to unix seconds, or returns undefined. Fractions beyond milliseconds are cut. */
+/** True for a strict ISO-8601 date or date-time string naming a real moment. */
+export const isIsoDate = (value: string): boolean => isoToUnixMs(value) !== undefined;
+
+/** Parses an ISO-8601 string to unix seconds, or returns undefined. */
 export function isoToUnixSeconds(value: string): number | undefined {
-  if (!isoDate.test(value)) return undefined;
-  const trimmed = value.replace(/(\.\d{3})\d+/, '$1');
-  const ms = Date.parse(trimmed);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+  const ms = isoToUnixMs(value);
+  return ms === undefined ? undefined : Math.floor(ms / 1000);
 }
 
 /**

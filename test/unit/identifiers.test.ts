@@ -22,6 +22,8 @@ const inBothModes = <T extends object>(rows: T[]) =>
 
 /** Junk values (identity.md, Reading a reference, 4): refused in any case, in either mode. */
 const junkStrings = [
+  '   ',
+  '\t',
   'null',
   'NULL',
   'Null',

@@ -1,3 +1,4 @@
+import { RosterError } from '../domain/errors.js';
 import type { Db } from '../store/types.js';
 import { applyAnonymousEvent, applyEvent } from './apply-event.js';
 import { applyIdentify } from './apply-identify.js';
@@ -26,5 +27,12 @@ export function applyCommand(db: Db, ctx: CallContext, cmd: Command): Promise<Ou
       return applyAddDevice(db, ctx, cmd.ref, cmd.device);
     case 'delete_device':
       return applyDeleteDevice(db, ctx, cmd.ref, cmd.token);
+    // IN PROGRESS (issue 3): objects, relationships, alias and Segment messages get their appliers next.
+    case 'object_identify':
+    case 'object_delete':
+    case 'relationships':
+    case 'alias':
+    case 'segment_message':
+      return Promise.resolve({ status: 'error', error: new RosterError('invalid_action', 'Not supported yet.') });
   }
 }

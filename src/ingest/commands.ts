@@ -1,3 +1,4 @@
+import type { AttributeChanges } from '../domain/attributes.js';
 import type { DevicePayload } from '../domain/devices.js';
 import type { RosterError } from '../domain/errors.js';
 import type { EventPayload } from '../domain/events.js';
@@ -15,6 +16,15 @@ export interface CallContext {
   receivedAt: number;
 }
 
+/** An object (a Segment group, a Customer.io object): its type id (a string of digits, "1" by default) and id. */
+export interface ObjectRef {
+  typeId: string;
+  objectId: string;
+}
+
+/** The person side of a relationship: a person by reference, or an anonymous id (identify_anonymous). */
+export type PersonLink = { ref: Reference } | { anonymousId: string };
+
 /** A validated write, waiting for the writer. Every surface produces these; one applier each. */
 export type Command =
   | { kind: 'identify'; ref: Reference; payload: IdentifyPayload }
@@ -25,7 +35,26 @@ export type Command =
   | { kind: 'unsuppress'; ref: Reference }
   | { kind: 'merge'; primary: Reference; secondary: Reference }
   | { kind: 'add_device'; ref: Reference; device: DevicePayload }
-  | { kind: 'delete_device'; ref: Reference; token: string };
+  | { kind: 'delete_device'; ref: Reference; token: string }
+  /** Object upsert (v2 object identify/identify_anonymous, Segment group) with the people related to it. */
+  | {
+      kind: 'object_identify';
+      object: ObjectRef;
+      changes: AttributeChanges;
+      timestamp?: number;
+      relationships: { person: PersonLink; attributes: AttributeChanges }[];
+    }
+  | { kind: 'object_delete'; object: ObjectRef }
+  /** Relationships added or removed, seen from either side. */
+  | {
+      kind: 'relationships';
+      action: 'add' | 'delete';
+      pairs: { person: PersonLink; object: ObjectRef; attributes: AttributeChanges }[];
+    }
+  /** Segment alias: previousId names a person → merge into userId (or rename); else link previousId as anonymous. */
+  | { kind: 'alias'; userRef: Reference; previousId: string }
+  /** One Segment message: deduplicated by messageId, its commands applied together. */
+  | { kind: 'segment_message'; messageId: string | null; commands: Command[] };
 
 /** How a command ended, after its batch committed. */
 export type Outcome =

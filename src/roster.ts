@@ -18,11 +18,19 @@ export interface Roster {
 export async function createRoster(opts: {
   dataDir: string;
   logger?: FastifyServerOptions['logger'];
+  /** Segment API requests per second per workspace (default ROSTER_SEGMENT_RATE_LIMIT, else no limit). */
+  segmentRateLimit?: number;
 }): Promise<Roster> {
   const store = await openSqliteStore(opts.dataDir);
   const masterKey = loadMasterKey(opts.dataDir);
   const writer = new Writer(store.writer);
-  const app = buildServer({ store, writer, logger: opts.logger ?? false });
+  const app = buildServer({
+    store,
+    writer,
+    masterKey,
+    segmentRateLimit: opts.segmentRateLimit ?? Number(process.env.ROSTER_SEGMENT_RATE_LIMIT ?? 0),
+    logger: opts.logger ?? false,
+  });
   await app.ready();
   return {
     store,

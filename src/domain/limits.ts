@@ -6,6 +6,10 @@ export const limits = {
   attributeValueBytes: 1000,
   attributesPerCall: 300,
   attributesPerPerson: 300,
+  /** Objects and relationships (§1.1): all of one object's or relationship's attributes, JSON-encoded. */
+  objectAttributesTotalBytes: 100_000,
+  /** Relationships named in one call (Roster: docs silent; Segment sends one). */
+  relationshipsPerCall: 1000,
   eventNameBytes: 100,
   eventDataBytes: 100_000,
   eventIdBytes: 150,

@@ -5,7 +5,7 @@ import type { Outcome } from '../ingest/commands.js';
 import { conflictMessage } from '../ingest/rule-c.js';
 
 /** Which API's error shape a route answers with. */
-export type ErrorShape = 'track_v1' | 'track_v1_merge' | 'track_v2' | 'app' | 'plain';
+export type ErrorShape = 'track_v1' | 'track_v1_merge' | 'track_v2' | 'app' | 'segment' | 'plain';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,6 +32,8 @@ export function errorBody(
         : { errors: messages.map((message) => ({ reason: code, field: field ?? null, message })) };
     case 'app':
       return { errors: messages.map((detail) => ({ detail, status: String(statusOf(code)), code })) };
+    case 'segment':
+      return { success: false, code: segmentCode(code), message: messages.join(' ') };
     case 'plain':
       return { error: code, message: messages.join(' ') };
   }
@@ -39,9 +41,15 @@ export function errorBody(
 
 const statusOf = (code: ErrorCode) => new RosterError(code).status;
 
-/** Sends a RosterError in the route's shape. */
+// Segment's HTTP API answers every client error about the request itself as 400 `invalid_request`.
+const segmentCode = (code: ErrorCode): string =>
+  code === 'unauthorized' || code === 'rate_limited' || statusOf(code) >= 500 ? code : 'invalid_request';
+
+/** Sends a RosterError in the route's shape. Segment's API says 400 for an oversized body, not 413. */
 export function sendError(reply: FastifyReply, shape: ErrorShape, err: RosterError) {
-  return reply.code(err.status).send(errorBody(shape, err.code, [err.message], err.field));
+  const status = shape === 'segment' && (err.status === 413 || err.status === 415) ? 400 : err.status;
+  if (err.code === 'rate_limited') reply.header('retry-after', '1');
+  return reply.code(status).send(errorBody(shape, err.code, [err.message], err.field));
 }
 
 /** Answers a committed command: 200 `{}`, 409 for rule C, or the error's status. */

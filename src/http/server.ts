@@ -7,12 +7,17 @@ import { appApiRoutes } from './app-api/routes.js';
 import { appAuth, AuthCache, trackAuth } from './auth.js';
 import { handleError, sendError, toRosterError, type ErrorShape } from './errors.js';
 import { healthRoutes } from './health.js';
+import { RateLimiter } from './rate-limit.js';
+import { segmentRoutes } from './segment/routes.js';
 import { trackV1Routes } from './track-v1/routes.js';
 import { trackV2Routes } from './track-v2/routes.js';
 
 export interface ServerDeps {
   store: Store;
   writer: Writer;
+  masterKey: Buffer;
+  /** Segment API requests per second per workspace; 0 for no limit. */
+  segmentRateLimit?: number;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -33,7 +38,13 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
 }
 
 /** Builds the HTTP server: every public surface, each with its own auth and error shape. */
-export function buildServer({ store, writer, logger = false }: ServerDeps): FastifyInstance {
+export function buildServer({
+  store,
+  writer,
+  masterKey,
+  segmentRateLimit = 0,
+  logger = false,
+}: ServerDeps): FastifyInstance {
   const app = Fastify({
     logger,
     routerOptions: { maxParamLength: 1000 },
@@ -54,8 +65,9 @@ export function buildServer({ store, writer, logger = false }: ServerDeps): Fast
 
   // JSON (and text/plain, as Segment's beacons send it); an empty body is no body, as clients send on DELETE.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
+    req.rawBody = text;
     if (text.trim() === '') return done(null, undefined);
     let parsed: unknown;
     try {
@@ -84,6 +96,10 @@ export function buildServer({ store, writer, logger = false }: ServerDeps): Fast
     scope.addHook('onRequest', trackAuth(store.reader, cache));
     trackV1Routes(scope, writer);
     trackV2Routes(scope, writer);
+  });
+  app.register(async (scope) => {
+    const limiter = new RateLimiter(segmentRateLimit);
+    segmentRoutes(scope, { db: store.reader, writer, cache, masterKey, limiter });
   });
   app.register(async (scope) => {
     scope.addHook('onRequest', appAuth(store.reader, cache));

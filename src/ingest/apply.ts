@@ -3,6 +3,7 @@ import type { Db } from '../store/types.js';
 import { applyAnonymousEvent, applyEvent } from './apply-event.js';
 import { applyIdentify } from './apply-identify.js';
 import { applyMerge } from './apply-merge.js';
+import { applyAlias, applySegmentMessage } from './apply-segment.js';
 import { applyAddDevice, applyDelete, applyDeleteDevice, applySuppress, applyUnsuppress } from './apply-person-ops.js';
 import type { CallContext, Command, Outcome } from './commands.js';
 
@@ -31,8 +32,10 @@ export function applyCommand(db: Db, ctx: CallContext, cmd: Command): Promise<Ou
     case 'object_identify':
     case 'object_delete':
     case 'relationships':
-    case 'alias':
-    case 'segment_message':
       return Promise.resolve({ status: 'error', error: new RosterError('invalid_action', 'Not supported yet.') });
+    case 'alias':
+      return applyAlias(db, ctx, cmd.userRef, cmd.previousId);
+    case 'segment_message':
+      return applySegmentMessage(db, ctx, cmd, applyCommand);
   }
 }

@@ -54,7 +54,13 @@ export type Command =
   /** Segment alias: previousId names a person → merge into userId (or rename); else link previousId as anonymous. */
   | { kind: 'alias'; userRef: Reference; previousId: string }
   /** One Segment message: deduplicated by messageId, its commands applied together. */
-  | { kind: 'segment_message'; messageId: string | null; commands: Command[] };
+  | {
+      kind: 'segment_message';
+      messageId: string | null;
+      commands: Command[];
+      /** Set when the message cannot be applied; it is logged with this outcome and answered 200. */
+      rejected?: { outcome: string; reason: string; reference: string | null };
+    };
 
 /** How a command ended, after its batch committed. */
 export type Outcome =

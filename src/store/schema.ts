@@ -11,6 +11,7 @@ export interface Database {
   devices: DevicesTable;
   suppressions: SuppressionsTable;
   integration_log: IntegrationLogTable;
+  segment_messages: SegmentMessagesTable;
 }
 
 export interface WorkspacesTable {
@@ -111,4 +112,10 @@ export interface IntegrationLogTable {
   reference: string | null;
   outcome: string;
   reason: string;
+}
+
+export interface SegmentMessagesTable {
+  workspace_pk: number;
+  message_id: string;
+  received_at: number;
 }

@@ -177,6 +177,12 @@ export const workspacesStore = {
     });
   },
 
+  /** The workspace with this site id and its sealed webhook secret. */
+  async webhookSecretOf(db: Db, siteId: string): Promise<{ ws: WorkspaceRecord; sealed: string } | null> {
+    const row = await db.selectFrom('workspaces').selectAll().where('site_id', '=', siteId).executeTakeFirst();
+    return row ? { ws: toWorkspace(row), sealed: row.webhook_secret_enc } : null;
+  },
+
   /** Track API: Basic site_id:api_key. Returns the workspace when the key is one of its live track keys. */
   async authenticateTrack(db: Db, siteId: string, apiKey: string, now = Date.now()): Promise<WorkspaceRecord | null> {
     const row = await db.selectFrom('workspaces').selectAll().where('site_id', '=', siteId).executeTakeFirst();

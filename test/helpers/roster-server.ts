@@ -126,6 +126,16 @@ export class TestWorkspace {
     return { status: res.status, body, contentType: res.headers.get('content-type') };
   }
 
+  /** Segment's write-key auth: Basic base64("<writeKey>:"). */
+  get writeKeyAuth(): string {
+    return `Basic ${Buffer.from(`${this.creds.segment_write_key}:`).toString('base64')}`;
+  }
+
+  /** POSTs to Segment's tracking API (`/v1/identify`, `/v1/batch`, …) with the write key. */
+  segment(path: string, body: unknown, auth: string | null = this.writeKeyAuth) {
+    return this.request('POST', path, body, auth);
+  }
+
   get appAuth(): string {
     return `Bearer ${this.creds.app_api_key}`;
   }

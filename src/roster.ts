@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
+import { registerRetentionJobs } from './jobs/retention.js';
+import { JobRunner } from './jobs/runner.js';
 import { openSqliteStore, type Store } from './store/database.js';
 import { loadMasterKey } from './store/secrets.js';
 
@@ -8,11 +10,15 @@ import { loadMasterKey } from './store/secrets.js';
 export interface Roster {
   store: Store;
   writer: Writer;
+  /** Runs due jobs (retention and other housekeeping) from the queue shared by every process. */
+  jobs: JobRunner;
   app: FastifyInstance;
   masterKey: Buffer;
   /** Stop accepting, let in-flight requests finish and commit, close the database. */
   close(): Promise<void>;
 }
+
+const positiveOr = (n: number, fallback: number) => (Number.isFinite(n) && n > 0 ? n : fallback);
 
 /** Opens the data dir (migrating it) and builds the server, not yet listening. */
 export async function createRoster(opts: {
@@ -20,6 +26,8 @@ export async function createRoster(opts: {
   logger?: FastifyServerOptions['logger'];
   /** Segment API requests per second per workspace (default ROSTER_SEGMENT_RATE_LIMIT, else no limit). */
   segmentRateLimit?: number;
+  /** How often the job runner looks for due jobs, in ms (default ROSTER_JOB_POLL_MS, else 5000). */
+  jobPollMs?: number;
 }): Promise<Roster> {
   const store = await openSqliteStore(opts.dataDir);
   const masterKey = loadMasterKey(opts.dataDir);
@@ -32,13 +40,21 @@ export async function createRoster(opts: {
     logger: opts.logger ?? false,
   });
   await app.ready();
+  const jobs = new JobRunner(store, {
+    pollMs: opts.jobPollMs ?? positiveOr(Number(process.env.ROSTER_JOB_POLL_MS), 5000),
+    log: app.log,
+  });
+  registerRetentionJobs(jobs);
+  await jobs.start();
   return {
     store,
     writer,
+    jobs,
     app,
     masterKey,
     async close() {
-      await app.close();
+      // The job in hand finishes (cut short at its next safe point) while requests drain.
+      await Promise.all([app.close(), jobs.stop()]);
       await writer.close();
       await store.close();
     },

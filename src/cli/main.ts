@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { logCommand } from './log.js';
 import { serve } from './serve.js';
 import { workspaceCommands } from './workspace.js';
 
@@ -11,5 +12,6 @@ export function buildCli(): Command {
     .description('start the server (PORT, HOST, ROSTER_DATA_DIR, LOG_LEVEL from the environment)')
     .action(async () => serve(loadConfig()));
   workspaceCommands(program);
+  logCommand(program);
   return program;
 }

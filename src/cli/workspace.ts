@@ -23,6 +23,12 @@ const secondsArg = (value: string): number => {
   return n;
 };
 
+const daysArg = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new InvalidArgumentError('expected whole days, 1 or more');
+  return n;
+};
+
 /** Opens the configured data dir for one command, whether or not a server is running on it. */
 async function withStore<T>(fn: (s: Awaited<ReturnType<typeof openSqliteStore>>, masterKey: Buffer) => Promise<T>) {
   const { dataDir } = loadConfig();
@@ -78,6 +84,7 @@ export function workspaceCommands(program: Command): void {
           identifiers: w.settings.identifiers,
           allow_email_update_by_id: w.settings.allowEmailUpdateById,
           segment_convert_timestamps: w.segmentConvertTimestamps,
+          anonymous_retention_days: w.settings.anonymousRetentionDays,
           created_at: new Date(w.createdAt).toISOString(),
         }));
         if (o.json) console.log(JSON.stringify(list));
@@ -90,10 +97,16 @@ export function workspaceCommands(program: Command): void {
     .option('--identifiers <mode>', 'email_or_id or id_only', modeArg)
     .option('--allow-email-update-by-id <bool>', 'true or false', booleanArg)
     .option('--segment-convert-timestamps <bool>', 'true or false', booleanArg)
+    .option('--anonymous-retention-days <days>', 'how long unlinked anonymous events are kept', daysArg)
     .action(
       async (
         id: string,
-        o: { identifiers?: IdentifierMode; allowEmailUpdateById?: boolean; segmentConvertTimestamps?: boolean },
+        o: {
+          identifiers?: IdentifierMode;
+          allowEmailUpdateById?: boolean;
+          segmentConvertTimestamps?: boolean;
+          anonymousRetentionDays?: number;
+        },
       ) =>
         withStore(async (store) => {
           const w = await requireWorkspace(store.writer, id);

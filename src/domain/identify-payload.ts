@@ -2,6 +2,7 @@ import { parseAttribute, parseUnsubscribed, type AttributeChanges } from './attr
 import { fail } from './errors.js';
 import { parseBodyEmail, parseBodyId } from './identifiers.js';
 import { byteLength, limits } from './limits.js';
+import { parseIdentifyRelationships, type PersonRelationships } from './objects.js';
 import { parseCallTimestamp, parseCreatedAt } from './timestamps.js';
 import type { IdentifierMode } from './workspace.js';
 
@@ -18,10 +19,21 @@ export interface IdentifyPayload {
   /** Unix seconds. */
   createdAt?: number;
   changes: AttributeChanges;
+  /** `cio_relationships`: object relationships added to or removed from the person after the identify. */
+  relationships?: PersonRelationships;
 }
 
 // Keys with a meaning of their own; never stored as plain attributes.
-const handledKeys = new Set(['id', 'email', 'cio_id', 'anonymous_id', '_timestamp', '_update', 'created_at']);
+const handledKeys = new Set([
+  'id',
+  'email',
+  'cio_id',
+  'anonymous_id',
+  '_timestamp',
+  '_update',
+  'created_at',
+  'cio_relationships',
+]);
 
 /** Validates an identify body (v1 body, v2 `attributes`, or Segment traits already mapped). */
 export function parseIdentifyPayload(body: unknown, mode: IdentifierMode, timestampRaw?: unknown): IdentifyPayload {
@@ -52,6 +64,8 @@ export function parseIdentifyPayload(body: unknown, mode: IdentifierMode, timest
   if (ts !== undefined) payload.timestamp = ts;
   if (input.created_at !== undefined && input.created_at !== null && input.created_at !== '')
     payload.createdAt = parseCreatedAt(input.created_at);
+  if (input.cio_relationships !== undefined && input.cio_relationships !== null)
+    payload.relationships = parseIdentifyRelationships(input.cio_relationships);
 
   for (const [key, raw] of Object.entries(input)) {
     if (handledKeys.has(key)) continue;

@@ -7,6 +7,7 @@ import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { eventsStore } from '../store/events.js';
 import { identityOf, peopleStore, type PersonRecord } from '../store/people.js';
 import type { Db } from '../store/types.js';
+import { adoptPendingRelationships, relatePerson } from './apply-objects.js';
 import type { CallContext, Outcome } from './commands.js';
 import { createPerson, dropIfSuppressed, personNotFound, suppressionKeyOf } from './people-resolver.js';
 import { recordConflicts } from './rule-c.js';
@@ -93,12 +94,16 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
         { anonymous_id: p.anonymousId, events: moved },
         ctx.receivedAt,
       );
+      await adoptPendingRelationships(db, ctx, p.anonymousId, person.pk);
     } else if (owner !== person.pk) {
       conflicts.push({ field: 'anonymous_id', value: p.anonymousId, reason: 'identifier_in_use' });
     }
   }
 
-  if (conflicts.length === 0) return { status: 'ok' };
+  // cio_relationships apply to whoever the identify resolved to; a failing one is logged and answered, never undone.
+  const relationshipError = p.relationships ? await relatePerson(db, ctx, person, p.relationships, callTs) : null;
+  if (conflicts.length === 0)
+    return relationshipError ? { status: 'error', error: relationshipError } : { status: 'ok' };
   await recordConflicts(db, ctx, person.pk, describeReference(ref), conflicts);
   return { status: 'conflict', conflicts };
 }

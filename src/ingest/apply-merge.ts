@@ -6,6 +6,7 @@ import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { devicesStore } from '../store/devices.js';
 import { eventsStore } from '../store/events.js';
 import { peopleStore } from '../store/people.js';
+import { relationshipsStore } from '../store/relationships.js';
 import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
 import { personNotFound } from './people-resolver.js';
@@ -29,6 +30,7 @@ export async function applyMerge(
   await eventsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await devicesStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await anonymousIdsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
+  await relationshipsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await activitiesStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   // The secondary goes first so its identifiers are free for the primary to take.
   await peopleStore.deleteCascade(db, ws.pk, secondary.pk);

@@ -1,8 +1,9 @@
-import { RosterError } from '../domain/errors.js';
 import type { Db } from '../store/types.js';
+import { applyDeliveryMetric } from './apply-delivery-metric.js';
 import { applyAnonymousEvent, applyEvent } from './apply-event.js';
 import { applyIdentify } from './apply-identify.js';
 import { applyMerge } from './apply-merge.js';
+import { applyObjectDelete, applyObjectIdentify, applyRelationships } from './apply-objects.js';
 import { applyAlias, applySegmentMessage } from './apply-segment.js';
 import { applyAddDevice, applyDelete, applyDeleteDevice, applySuppress, applyUnsuppress } from './apply-person-ops.js';
 import type { CallContext, Command, Outcome } from './commands.js';
@@ -28,11 +29,14 @@ export function applyCommand(db: Db, ctx: CallContext, cmd: Command): Promise<Ou
       return applyAddDevice(db, ctx, cmd.ref, cmd.device);
     case 'delete_device':
       return applyDeleteDevice(db, ctx, cmd.ref, cmd.token);
-    // IN PROGRESS (issue 3): objects, relationships, alias and Segment messages get their appliers next.
+    case 'delivery_metric':
+      return applyDeliveryMetric(db, ctx, cmd.metric);
     case 'object_identify':
+      return applyObjectIdentify(db, ctx, cmd);
     case 'object_delete':
+      return applyObjectDelete(db, ctx, cmd.object);
     case 'relationships':
-      return Promise.resolve({ status: 'error', error: new RosterError('invalid_action', 'Not supported yet.') });
+      return applyRelationships(db, ctx, cmd.action, cmd.pairs);
     case 'alias':
       return applyAlias(db, ctx, cmd.userRef, cmd.previousId);
     case 'segment_message':

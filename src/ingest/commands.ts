@@ -1,10 +1,12 @@
 import type { AttributeChanges } from '../domain/attributes.js';
+import type { DeliveryMetric } from '../domain/delivery-metrics.js';
 import type { DevicePayload } from '../domain/devices.js';
 import type { RosterError } from '../domain/errors.js';
 import type { EventPayload } from '../domain/events.js';
 import type { IdentifyPayload } from '../domain/identify-payload.js';
 import type { Conflict } from '../domain/identify.js';
 import type { Reference } from '../domain/identifiers.js';
+import type { ObjectRef, PersonLink } from '../domain/objects.js';
 import type { WorkspaceRecord } from '../store/workspaces.js';
 
 /** Where a call came from, for the integration log. */
@@ -16,14 +18,7 @@ export interface CallContext {
   receivedAt: number;
 }
 
-/** An object (a Segment group, a Customer.io object): its type id (a string of digits, "1" by default) and id. */
-export interface ObjectRef {
-  typeId: string;
-  objectId: string;
-}
-
-/** The person side of a relationship: a person by reference, or an anonymous id (identify_anonymous). */
-export type PersonLink = { ref: Reference } | { anonymousId: string };
+export type { ObjectRef, PersonLink } from '../domain/objects.js';
 
 /** A validated write, waiting for the writer. Every surface produces these; one applier each. */
 export type Command =
@@ -36,12 +31,16 @@ export type Command =
   | { kind: 'merge'; primary: Reference; secondary: Reference }
   | { kind: 'add_device'; ref: Reference; device: DevicePayload }
   | { kind: 'delete_device'; ref: Reference; token: string }
+  /** A delivery metric (`POST /api/v1/metrics`): recorded in the integration log only. */
+  | { kind: 'delivery_metric'; metric: DeliveryMetric }
   /** Object upsert (v2 object identify/identify_anonymous, Segment group) with the people related to it. */
   | {
       kind: 'object_identify';
       object: ObjectRef;
       changes: AttributeChanges;
       timestamp?: number;
+      /** Unix seconds; set at creation (or when sent), like a person's created_at. */
+      createdAt?: number;
       relationships: { person: PersonLink; attributes: AttributeChanges }[];
     }
   | { kind: 'object_delete'; object: ObjectRef }

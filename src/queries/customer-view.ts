@@ -1,12 +1,14 @@
 import type { DeviceRecord } from '../store/devices.js';
 import type { PersonRecord } from '../store/people.js';
+import type { PersonRelationshipRow } from '../store/relationships.js';
+import { personRelationshipView } from './object-view.js';
 
 /** Customer.io's App API says "attributes are all stored as strings": scalars as text, objects as JSON. */
 const asString = (v: unknown): string =>
   typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
 /** The App API `customer` object (reference/customerio-api.md §4.1). */
-export function customerView(p: PersonRecord, devices: DeviceRecord[]) {
+export function customerView(p: PersonRecord, devices: DeviceRecord[], relationships: PersonRelationshipRow[] = []) {
   const attributes: Record<string, string> = {};
   for (const [k, v] of Object.entries(p.attributes)) attributes[k] = asString(v);
   attributes.cio_id = p.cioId;
@@ -22,5 +24,6 @@ export function customerView(p: PersonRecord, devices: DeviceRecord[]) {
     timestamps,
     unsubscribed: p.unsubscribed,
     devices: devices.map((d) => ({ id: d.id, platform: d.platform, last_used: d.last_used, attributes: d.attributes })),
+    relationships: relationships.map(personRelationshipView),
   };
 }

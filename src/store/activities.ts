@@ -8,7 +8,9 @@ export type ActivityType =
   | 'merged'
   | 'anon_merge'
   | 'device_update'
-  | 'device_delete';
+  | 'device_delete'
+  | 'relationship_add'
+  | 'relationship_delete';
 
 /** A person's activity log: append-only. */
 export const activitiesStore = {

@@ -63,6 +63,26 @@ export const eventsStore = {
     return Number(result.numUpdatedRows);
   },
 
+  /**
+   * Deletes up to `batch` anonymous events (never linked to a person) of the workspace older than `before` (unix ms);
+   * returns how many. Served by the (workspace_pk, person_pk, ts) index.
+   */
+  async purgeAnonymousBefore(db: Db, workspacePk: number, before: number, batch: number): Promise<number> {
+    const result = await db
+      .deleteFrom('events')
+      .where('pk', 'in', (eb) =>
+        eb
+          .selectFrom('events')
+          .select('pk')
+          .where('workspace_pk', '=', workspacePk)
+          .where('person_pk', 'is', null)
+          .where('ts', '<', before)
+          .limit(batch),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  },
+
   async countForPerson(db: Db, workspacePk: number, personPk: number): Promise<number> {
     const row = await db
       .selectFrom('events')

@@ -11,6 +11,10 @@ export interface Database {
   devices: DevicesTable;
   suppressions: SuppressionsTable;
   integration_log: IntegrationLogTable;
+  objects: ObjectsTable;
+  relationships: RelationshipsTable;
+  pending_relationships: PendingRelationshipsTable;
+  jobs: JobsTable;
   segment_messages: SegmentMessagesTable;
 }
 
@@ -103,6 +107,35 @@ export interface SuppressionsTable {
   created_at: number;
 }
 
+export interface ObjectsTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  /** A string of digits: "1", "2", … */
+  object_type_id: string;
+  object_id: string;
+  attributes: string;
+  attribute_ts: string;
+  created_at_s: number;
+  updated_at: number;
+}
+
+export interface RelationshipsTable {
+  workspace_pk: number;
+  person_pk: number;
+  object_pk: number;
+  attributes: string;
+  updated_at: number;
+}
+
+/** A relationship to an anonymous id no person holds yet (v2 identify_anonymous, Segment group by anonymousId). */
+export interface PendingRelationshipsTable {
+  workspace_pk: number;
+  anonymous_id: string;
+  object_pk: number;
+  attributes: string;
+  updated_at: number;
+}
+
 export interface IntegrationLogTable {
   pk: Generated<number>;
   workspace_pk: number;
@@ -112,6 +145,24 @@ export interface IntegrationLogTable {
   reference: string | null;
   outcome: string;
   reason: string;
+}
+
+export interface JobsTable {
+  pk: Generated<number>;
+  kind: string;
+  /** Unix ms when the job is due. */
+  run_at: number;
+  /** JSON. */
+  payload: string;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  claimed_by: string | null;
+  /** Unix ms after which a running job counts as abandoned and may be taken over. */
+  lease_until: number | null;
+  last_error: string | null;
+  dedupe_key: string | null;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface SegmentMessagesTable {

@@ -15,9 +15,22 @@ export const segmentMessagesStore = {
     return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
   },
 
-  /** Forgets ids older than the window; returns how many. */
-  async purgeOlderThan(db: Db, cutoff: number): Promise<number> {
-    const r = await db.deleteFrom('segment_messages').where('received_at', '<', cutoff).executeTakeFirst();
+  /** Forgets up to `limit` ids received before `cutoff`; returns how many. */
+  async purgeBefore(db: Db, cutoff: number, limit: number): Promise<number> {
+    const r = await db
+      .deleteFrom('segment_messages')
+      .where(({ eb, refTuple, selectFrom }) =>
+        eb(
+          refTuple('workspace_pk', 'message_id'),
+          'in',
+          selectFrom('segment_messages')
+            .select(['workspace_pk', 'message_id'])
+            .where('received_at', '<', cutoff)
+            .limit(limit)
+            .$asTuple('workspace_pk', 'message_id'),
+        ),
+      )
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   },
 };

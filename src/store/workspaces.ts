@@ -157,13 +157,19 @@ export const workspacesStore = {
   async update(
     db: Db,
     pk: number,
-    changes: Partial<{ identifiers: IdentifierMode; allowEmailUpdateById: boolean; segmentConvertTimestamps: boolean }>,
+    changes: Partial<{
+      identifiers: IdentifierMode;
+      allowEmailUpdateById: boolean;
+      segmentConvertTimestamps: boolean;
+      anonymousRetentionDays: number;
+    }>,
   ): Promise<void> {
     const set: Updateable<WorkspacesTable> = {};
     if (changes.identifiers !== undefined) set.identifiers = changes.identifiers;
     if (changes.allowEmailUpdateById !== undefined) set.allow_email_update_by_id = changes.allowEmailUpdateById ? 1 : 0;
     if (changes.segmentConvertTimestamps !== undefined)
       set.segment_convert_timestamps = changes.segmentConvertTimestamps ? 1 : 0;
+    if (changes.anonymousRetentionDays !== undefined) set.anonymous_retention_days = changes.anonymousRetentionDays;
     if (Object.keys(set).length === 0) return;
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('workspaces').set(set).where('pk', '=', pk).execute();

@@ -11,7 +11,7 @@ export interface TestServer {
   base: string;
   dataDir: string;
   workspace(opts?: { identifiers?: IdentifierMode; allowEmailUpdateById?: boolean }): Promise<TestWorkspace>;
-  /** Every stored row of the workspace (people, events, activities, devices, anonymous ids, suppressions). */
+  /** Every stored row of the workspace (people, events, activities, devices, anonymous ids, suppressions, objects). */
   dump(ws: TestWorkspace): Promise<WorkspaceDump>;
   close(): Promise<void>;
 }
@@ -20,7 +20,17 @@ export interface TestServer {
 export type WorkspaceDump = Record<(typeof dumpedTables)[number], unknown[]>;
 
 /** The workspace-scoped tables a call can change (the integration log records refusals, so it is left out). */
-const dumpedTables = ['people', 'events', 'activities', 'devices', 'anonymous_ids', 'suppressions'] as const;
+const dumpedTables = [
+  'people',
+  'events',
+  'activities',
+  'devices',
+  'anonymous_ids',
+  'suppressions',
+  'objects',
+  'relationships',
+  'pending_relationships',
+] as const;
 
 export async function startServer(): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-test-'));

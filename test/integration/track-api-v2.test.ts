@@ -312,19 +312,13 @@ describe('POST /api/v2/entity: 400, and nothing changes', () => {
   it.each([
     ['type missing', { action: 'identify', identifiers: { id: 'x' } }, 'type'],
     [
-      'type object',
-      { type: 'object', action: 'identify', identifiers: { object_type_id: '1', object_id: 'a' } },
-      'type',
+      'an unknown object action',
+      { type: 'object', action: 'teleport', identifiers: { object_type_id: '1', object_id: 'a' } },
+      'action',
     ],
     ['type delivery', { type: 'delivery', action: 'event', identifiers: { id: 'd1' }, name: 'opened' }, 'type'],
     ['type in capitals', { type: 'PERSON', action: 'identify', identifiers: { id: 'x' } }, 'type'],
     ['action missing', { type: 'person', identifiers: { id: 'x' } }, 'action'],
-    ['action add_relationships', { type: 'person', action: 'add_relationships', identifiers: { id: 'x' } }, 'action'],
-    [
-      'action delete_relationships',
-      { type: 'person', action: 'delete_relationships', identifiers: { id: 'x' } },
-      'action',
-    ],
     ['action identify_anonymous', { type: 'person', action: 'identify_anonymous', identifiers: { id: 'x' } }, 'action'],
     ['action unknown', { type: 'person', action: 'teleport', identifiers: { id: 'x' } }, 'action'],
     ['action a number', { type: 'person', action: 1, identifiers: { id: 'x' } }, 'action'],
@@ -510,7 +504,7 @@ describe('POST /api/v2/batch', () => {
     const r = await ws.batch([
       identify({ id: good1 }, { plan: 'one' }), // 0 ok
       identify({ id: badEmail }, { email: 'nope', plan: 'never' }), // 1 invalid_email
-      { type: 'object', action: 'identify', identifiers: { object_type_id: '1', object_id: 'acme' } }, // 2 invalid_action
+      { type: 'object', action: 'teleport', identifiers: { object_type_id: '1', object_id: 'acme' } }, // 2 invalid_action
       { type: 'person', action: 'event', identifiers: { id: good1 }, name: 'batched' }, // 3 ok
       { type: 'person', action: 'event', identifiers: { id: good2 } }, // 4 invalid_event
       identify({ id: good2 }, { plan: 'two' }), // 5 ok
@@ -525,7 +519,7 @@ describe('POST /api/v2/batch', () => {
     expect(r.body).toEqual({
       errors: [
         { batch_index: 1, reason: 'invalid_email', field: 'email', message: expect.any(String) },
-        { batch_index: 2, reason: 'invalid_action', field: 'type', message: expect.any(String) },
+        { batch_index: 2, reason: 'invalid_action', field: 'action', message: expect.any(String) },
         { batch_index: 4, reason: 'invalid_event', field: 'name', message: expect.any(String) },
         {
           batch_index: 6,

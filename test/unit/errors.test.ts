@@ -17,7 +17,9 @@ describe('RosterError', () => {
     { code: 'invalid_unsubscribed', status: 400 },
     { code: 'invalid_timestamp', status: 400 },
     { code: 'invalid_event', status: 400 },
+    { code: 'invalid_relationship', status: 400 },
     { code: 'person_not_found', status: 404 },
+    { code: 'object_not_found', status: 404 },
     { code: 'identifier_in_use', status: 409 },
     { code: 'identifier_change_requires_cio_id', status: 409 },
   ];
@@ -52,6 +54,11 @@ describe('limits (identity.md, Words / Attributes / Events)', () => {
         { name: 'attribute value (JSON)', key: 'attributeValueBytes' as const, value: 1000 },
         { name: 'attributes per call', key: 'attributesPerCall' as const, value: 300 },
         { name: 'attributes per person', key: 'attributesPerPerson' as const, value: 300 },
+        {
+          name: 'object or relationship attributes (JSON, in all)',
+          key: 'objectAttributesTotalBytes' as const,
+          value: 100_000,
+        },
         { name: 'event name', key: 'eventNameBytes' as const, value: 100 },
         { name: 'event data (JSON)', key: 'eventDataBytes' as const, value: 100_000 },
       ],

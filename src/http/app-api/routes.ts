@@ -3,7 +3,16 @@ import { fail, RosterError } from '../../domain/errors.js';
 import { isValidEmail, normalizeEmail, parseTypedReference } from '../../domain/identifiers.js';
 import type { WorkspaceRecord } from '../../store/workspaces.js';
 import { personActivities } from '../../queries/activity-feed.js';
+import { workspaceActivityRoutes } from './activities.js';
 import { customerView } from '../../queries/customer-view.js';
+import {
+  findObject,
+  objectRelationships,
+  objectView,
+  personRelationships,
+  personRelationshipsForView,
+} from '../../queries/object-view.js';
+import { parseObjectId, parseObjectTypeId } from '../../domain/objects.js';
 import { devicesStore } from '../../store/devices.js';
 import { peopleStore } from '../../store/people.js';
 import type { Db } from '../../store/types.js';
@@ -13,6 +22,14 @@ interface RefParams {
 }
 interface IdTypeQuery {
   id_type?: string;
+}
+interface ObjectParams {
+  type: string;
+  id: string;
+}
+interface PageParams {
+  start?: string;
+  limit?: string;
 }
 
 async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 'id') {
@@ -33,6 +50,7 @@ function parseLimit(raw: unknown, max: number, fallback: number): number {
 /** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */
 export function appApiRoutes(app: FastifyInstance, db: Db) {
   const config = { errorShape: 'app' as const };
+  workspaceActivityRoutes(app, db);
 
   app.get<{ Querystring: { email?: string } }>('/v1/customers', { config }, async (request) => {
     const email = request.query.email;
@@ -48,7 +66,8 @@ export function appApiRoutes(app: FastifyInstance, db: Db) {
     async (request) => {
       const person = await findPerson(db, request.workspace, request.params.ref, request.query.id_type);
       const devices = await devicesStore.listForPerson(db, request.workspace.pk, person.pk);
-      return { customer: customerView(person, devices) };
+      const relationships = await personRelationshipsForView(db, person);
+      return { customer: customerView(person, devices, relationships) };
     },
   );
 
@@ -65,4 +84,38 @@ export function appApiRoutes(app: FastifyInstance, db: Db) {
       name: q.name,
     });
   });
+
+  app.get<{ Params: RefParams; Querystring: IdTypeQuery & { start?: string; limit?: string } }>(
+    '/v1/customers/:ref/relationships',
+    { config },
+    async (request) => {
+      const q = request.query;
+      const person = await findPerson(db, request.workspace, request.params.ref, q.id_type);
+      return personRelationships(db, person, { limit: parseLimit(q.limit, 1000, 100), start: q.start });
+    },
+  );
+
+  const object = async (request: { workspace: WorkspaceRecord; params: ObjectParams }) => {
+    const ref = { typeId: parseObjectTypeId(request.params.type), objectId: parseObjectId(request.params.id) };
+    const found = await findObject(db, request.workspace.pk, ref);
+    if (!found) throw new RosterError('object_not_found', `No object ${ref.typeId}/${ref.objectId}.`);
+    return found;
+  };
+
+  app.get<{ Params: ObjectParams; Querystring: PageParams }>('/v1/objects/:type/:id', { config }, async (request) =>
+    objectView(db, await object(request), {
+      limit: parseLimit(request.query.limit, 1000, 100),
+      start: request.query.start,
+    }),
+  );
+
+  app.get<{ Params: ObjectParams; Querystring: PageParams }>(
+    '/v1/objects/:type/:id/relationships',
+    { config },
+    async (request) =>
+      objectRelationships(db, await object(request), {
+        limit: parseLimit(request.query.limit, 1000, 100),
+        start: request.query.start,
+      }),
+  );
 }

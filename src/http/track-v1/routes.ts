@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { parseDeliveryMetric } from '../../domain/delivery-metrics.js';
 import { parseDevicePayload, parseDeviceToken } from '../../domain/devices.js';
 import { fail } from '../../domain/errors.js';
 import { parseEventPayload } from '../../domain/events.js';
@@ -88,6 +89,12 @@ export function trackV1Routes(app: FastifyInstance, writer: Writer) {
       return sendOutcome(reply, 'track_v1', await submit(request, { kind: 'delete_device', ref: ref(request), token }));
     },
   );
+
+  // Delivery metrics (Segment's reportDeliveryEvent): validated, then recorded in the integration log (docs/api.md).
+  app.post('/api/v1/metrics', opts, async (request, reply) => {
+    const metric = parseDeliveryMetric(request.body);
+    return sendOutcome(reply, 'track_v1', await submit(request, { kind: 'delivery_metric', metric }));
+  });
 
   app.get('/api/v1/accounts/region', { config }, async (request) => ({
     url: `${request.protocol}://${request.host}`,

@@ -1,10 +1,14 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { coreMigration } from './0001_core.js';
+import { objectsMigration } from './0002_objects.js';
+import { jobsMigration } from './0003_jobs.js';
 import { segmentMigration } from './0004_segment.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 const migrations: Record<string, Migration> = {
   '0001_core': coreMigration,
+  '0002_objects': objectsMigration,
+  '0003_jobs': jobsMigration,
   '0004_segment': segmentMigration,
 };
 

@@ -1,6 +1,7 @@
 import { eventsStore } from '../store/events.js';
 import { integrationLogStore } from '../store/integration-log.js';
 import { jobsStore } from '../store/jobs.js';
+import { relationshipsStore } from '../store/relationships.js';
 import { segmentDedupeWindowMs, segmentMessagesStore } from '../store/segment-messages.js';
 import type { Db } from '../store/types.js';
 import { workspacesStore } from '../store/workspaces.js';
@@ -23,6 +24,7 @@ export interface PurgeCounts {
   integrationLog: number;
   finishedJobs: number;
   segmentMessageIds: number;
+  pendingRelationships: number;
 }
 
 /** Runs `step` (one batch delete) until it deletes less than a full batch or `signal` aborts; returns the total. */
@@ -44,11 +46,22 @@ async function inBatches(step: () => Promise<number>, signal?: AbortSignal): Pro
  * 7 days, Segment messageIds after their dedupe window. Stops early, having deleted whole batches only, when `signal` aborts; the next run goes on.
  */
 export async function purgeExpired(db: Db, now: number, signal?: AbortSignal): Promise<PurgeCounts> {
-  const counts: PurgeCounts = { anonymousEvents: 0, integrationLog: 0, finishedJobs: 0, segmentMessageIds: 0 };
+  const counts: PurgeCounts = {
+    anonymousEvents: 0,
+    integrationLog: 0,
+    finishedJobs: 0,
+    segmentMessageIds: 0,
+    pendingRelationships: 0,
+  };
   for (const ws of await workspacesStore.list(db)) {
     const eventsBefore = now - ws.settings.anonymousRetentionDays * dayMs;
     counts.anonymousEvents += await inBatches(
       () => eventsStore.purgeAnonymousBefore(db, ws.pk, eventsBefore, batchSize),
+      signal,
+    );
+    // Relationships waiting for an anonymous id's person live as long as anonymous events do.
+    counts.pendingRelationships += await inBatches(
+      () => relationshipsStore.purgePendingBefore(db, ws.pk, eventsBefore, batchSize),
       signal,
     );
     const logBefore = now - integrationLogRetentionDays * dayMs;

@@ -161,6 +161,26 @@ export const relationshipsStore = {
     }));
   },
 
+  /** Deletes up to `limit` pending relationships last touched before `cutoff`; returns how many. */
+  async purgePendingBefore(db: Db, workspacePk: number, cutoff: number, limit: number): Promise<number> {
+    const r = await db
+      .deleteFrom('pending_relationships')
+      .where(({ eb, refTuple, selectFrom }) =>
+        eb(
+          refTuple('workspace_pk', 'anonymous_id', 'object_pk'),
+          'in',
+          selectFrom('pending_relationships')
+            .select(['workspace_pk', 'anonymous_id', 'object_pk'])
+            .where('workspace_pk', '=', workspacePk)
+            .where('updated_at', '<', cutoff)
+            .limit(limit)
+            .$asTuple('workspace_pk', 'anonymous_id', 'object_pk'),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  },
+
   async findPending(db: Db, workspacePk: number, anonymousId: string, objectPk: number): Promise<Attributes | null> {
     const row = await db
       .selectFrom('pending_relationships')

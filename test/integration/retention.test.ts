@@ -172,3 +172,18 @@ describe('Segment messageId retention', () => {
     expect((await w.person('dedupe-window')).attributes.n).toBe('3');
   });
 });
+
+describe('pending anonymous relationships', () => {
+  it('are purged with the anonymous events once older than the retention', async () => {
+    const { purgeExpired } = await import('../../src/jobs/retention.js');
+    const w = await server.workspace();
+    await w.segment('/v1/group', { anonymousId: 'anon-pending', groupId: 'acme', traits: { plan: 'x' } });
+    const pending = () => (server.dump(w) as Promise<Record<string, unknown[]>>).then((d) => d.pending_relationships);
+    expect(await pending()).toHaveLength(1);
+    const young = await purgeExpired(server.roster.store.writer, Date.now() + 29 * day * 1000);
+    expect(young.pendingRelationships).toBe(0);
+    const old = await purgeExpired(server.roster.store.writer, Date.now() + 31 * day * 1000);
+    expect(old.pendingRelationships).toBe(1);
+    expect(await pending()).toHaveLength(0);
+  });
+});

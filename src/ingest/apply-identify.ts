@@ -75,7 +75,7 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
       next.emailKey = emailIsIdentifier ? emailNorm : null;
       next.unsubscribed = next.attributes.unsubscribed === true;
       next.updatedAt = ctx.receivedAt;
-      await peopleStore.update(db, next, emailNorm);
+      await peopleStore.update(db, next, emailNorm, current);
       await activitiesStore.record(db, ws.pk, next.pk, 'attribute_change', { changes: changed }, ctx.receivedAt);
     }
     person = next;

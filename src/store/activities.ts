@@ -1,4 +1,10 @@
+import { PreparedQuery } from './prepared.js';
 import type { Db } from './types.js';
+
+// On every identify that changes something: compiled once. Parameters in column order.
+const insertActivity = new PreparedQuery((db) =>
+  db.insertInto('activities').values({ workspace_pk: 0, person_pk: 0, type: '', name: null, data: '', ts: 0 }),
+);
 
 /** Activity types, after Customer.io's activity log. */
 export type ActivityType =
@@ -23,10 +29,7 @@ export const activitiesStore = {
     ts: number,
     name: string | null = null,
   ): Promise<void> {
-    await db
-      .insertInto('activities')
-      .values({ workspace_pk: workspacePk, person_pk: personPk, type, name, data: JSON.stringify(data), ts })
-      .execute();
+    await insertActivity.run(db, [workspacePk, personPk, type, name, JSON.stringify(data), ts]);
   },
 
   async moveToPerson(db: Db, workspacePk: number, fromPk: number, toPk: number): Promise<void> {

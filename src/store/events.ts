@@ -1,5 +1,25 @@
 import type { EventPayload } from '../domain/events.js';
+import { PreparedQuery } from './prepared.js';
 import type { Db } from './types.js';
+
+// Every event: compiled once. Parameters in column order; a repeated event id is dropped by the unique index.
+const insertEvent = new PreparedQuery((db) =>
+  db
+    .insertInto('events')
+    .values({
+      workspace_pk: 0,
+      person_pk: null,
+      anonymous_id: null,
+      event_id: null,
+      type: '',
+      name: '',
+      data: '',
+      ts: 0,
+      received_at: 0,
+      merged: 0,
+    })
+    .onConflict((oc) => oc.doNothing()),
+);
 
 /** Events: append-only, deduplicated by the sender's event id within a workspace. */
 export const eventsStore = {
@@ -11,23 +31,19 @@ export const eventsStore = {
     e: EventPayload,
     now: number,
   ): Promise<boolean> {
-    const result = await db
-      .insertInto('events')
-      .values({
-        workspace_pk: workspacePk,
-        person_pk: 'personPk' in owner ? owner.personPk : null,
-        anonymous_id: 'anonymousId' in owner ? owner.anonymousId : null,
-        event_id: e.eventId ?? null,
-        type: e.type,
-        name: e.name,
-        data: JSON.stringify(e.data),
-        ts: e.timestamp ?? now,
-        received_at: now,
-        merged: 0,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const result = await insertEvent.run(db, [
+      workspacePk,
+      'personPk' in owner ? owner.personPk : null,
+      'anonymousId' in owner ? owner.anonymousId : null,
+      e.eventId ?? null,
+      e.type,
+      e.name,
+      JSON.stringify(e.data),
+      e.timestamp ?? now,
+      now,
+      0,
+    ]);
+    return Number(result.numAffectedRows ?? 0n) > 0;
   },
 
   async exists(db: Db, workspacePk: number, eventId: string): Promise<boolean> {

@@ -1,9 +1,10 @@
 import type { Selectable } from 'kysely';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Attributes, AttributeTimestamps } from '../domain/attributes.js';
-import type { Reference } from '../domain/identifiers.js';
+import { normalizeEmail, type Reference } from '../domain/identifiers.js';
 import type { PersonIdentity } from '../domain/identify.js';
 import type { PeopleTable } from './schema.js';
+import { PreparedFamily, PreparedQuery } from './prepared.js';
 import type { Db } from './types.js';
 
 /** A person as the services see it. */
@@ -23,8 +24,20 @@ export interface PersonRecord {
   updatedAt: number;
 }
 
+// Random bytes drawn 4 KB at a time: one randomBytes call per person was a visible share of ingest time.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
 /** A new cio_id: 13 base-36 characters from 64 random bits, URL-safe and never derived from the person. */
-export const newCioId = (): string => randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0');
+export function newCioId(): string {
+  if (poolOffset + 8 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const id = pool.readBigUInt64BE(poolOffset).toString(36).padStart(13, '0');
+  poolOffset += 8;
+  return id;
+}
 
 export function toPersonRecord(row: Selectable<PeopleTable>): PersonRecord {
   return {
@@ -48,14 +61,8 @@ export const identityOf = (p: PersonRecord): PersonIdentity => ({ pk: p.pk, id: 
 /** People queries and writes: the one place for people SQL. */
 export const peopleStore = {
   async findByRef(db: Db, workspacePk: number, ref: Reference): Promise<PersonRecord | null> {
-    const column = ref.kind === 'cio_id' ? 'cio_id' : ref.kind === 'id' ? 'id' : 'email_key';
     const value = ref.kind === 'email' ? ref.key : ref.value;
-    const row = await db
-      .selectFrom('people')
-      .selectAll()
-      .where('workspace_pk', '=', workspacePk)
-      .where(column, '=', value)
-      .executeTakeFirst();
+    const row = await findBy[ref.kind].first(db, [workspacePk, value]);
     return row ? toPersonRecord(row) : null;
   },
 
@@ -78,41 +85,24 @@ export const peopleStore = {
   },
 
   async insert(db: Db, p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): Promise<number> {
-    const result = await db
-      .insertInto('people')
-      .values({
-        workspace_pk: p.workspacePk,
-        cio_id: p.cioId,
-        id: p.id,
-        email: p.email,
-        email_norm: emailNorm,
-        email_key: p.emailKey,
-        attributes: JSON.stringify(p.attributes),
-        attribute_ts: JSON.stringify(p.timestamps),
-        unsubscribed: p.unsubscribed ? 1 : 0,
-        created_at_s: p.createdAt,
-        updated_at: p.updatedAt,
-      })
-      .executeTakeFirstOrThrow();
+    const row = toRow(p, emailNorm);
+    const result = await insertPerson.run(
+      db,
+      personColumns.map((c) => row[c]),
+    );
     return Number(result.insertId);
   },
 
-  async update(db: Db, p: PersonRecord, emailNorm: string | null): Promise<void> {
-    await db
-      .updateTable('people')
-      .set({
-        id: p.id,
-        email: p.email,
-        email_norm: emailNorm,
-        email_key: p.emailKey,
-        attributes: JSON.stringify(p.attributes),
-        attribute_ts: JSON.stringify(p.timestamps),
-        unsubscribed: p.unsubscribed ? 1 : 0,
-        created_at_s: p.createdAt,
-        updated_at: p.updatedAt,
-      })
-      .where('pk', '=', p.pk)
-      .execute();
+  /**
+   * Writes the person's row, setting only the columns that differ from `before`: SQLite rewrites every index whose
+   * column is SET, even to the same value, so an attribute change must not touch the identifier indexes.
+   */
+  async update(db: Db, p: PersonRecord, emailNorm: string | null, before?: PersonRecord): Promise<void> {
+    const row = toRow(p, emailNorm);
+    const old = before ? toRow(before, before.email === null ? null : normalizeEmail(before.email)) : undefined;
+    const changed = personColumns.filter((c) => c !== 'workspace_pk' && c !== 'cio_id' && (!old || old[c] !== row[c]));
+    if (changed.length === 0) return;
+    await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
   },
 
   /** Removes the person and everything that hangs off them, in the caller's transaction. */
@@ -125,3 +115,48 @@ export const peopleStore = {
     await db.deleteFrom('people').where('pk', '=', pk).execute();
   },
 };
+
+type PersonRow = Omit<Selectable<PeopleTable>, 'pk'>;
+const personColumns = [
+  'workspace_pk',
+  'cio_id',
+  'id',
+  'email',
+  'email_norm',
+  'email_key',
+  'attributes',
+  'attribute_ts',
+  'unsubscribed',
+  'created_at_s',
+  'updated_at',
+] as const satisfies readonly (keyof PersonRow)[];
+
+function toRow(p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): PersonRow {
+  return {
+    workspace_pk: p.workspacePk,
+    cio_id: p.cioId,
+    id: p.id,
+    email: p.email,
+    email_norm: emailNorm,
+    email_key: p.emailKey,
+    attributes: JSON.stringify(p.attributes),
+    attribute_ts: JSON.stringify(p.timestamps),
+    unsubscribed: p.unsubscribed ? 1 : 0,
+    created_at_s: p.createdAt,
+    updated_at: p.updatedAt,
+  };
+}
+
+// The hot-path statements, compiled once (see prepared.ts); parameters follow the column order above.
+const findByColumn = (column: 'cio_id' | 'id' | 'email_key') =>
+  new PreparedQuery((db) => db.selectFrom('people').selectAll().where('workspace_pk', '=', 0).where(column, '=', ''));
+const findBy = { cio_id: findByColumn('cio_id'), id: findByColumn('id'), email: findByColumn('email_key') };
+
+const placeholderRow = Object.fromEntries(personColumns.map((c) => [c, null])) as unknown as PersonRow;
+const insertPerson = new PreparedQuery((db) => db.insertInto('people').values(placeholderRow));
+const updatePerson = new PreparedFamily((db, key) =>
+  db
+    .updateTable('people')
+    .set(Object.fromEntries(key.split(',').map((c) => [c, null])) as Partial<PersonRow>)
+    .where('pk', '=', 0),
+);

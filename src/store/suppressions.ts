@@ -1,5 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { PreparedFamily } from './prepared.js';
 import type { Db } from './types.js';
+
+// Checked on every identify, event and device call: compiled once per number of keys (1 to 3).
+const findSuppressed = new PreparedFamily((db, count) =>
+  db
+    .selectFrom('suppressions')
+    .select(['kind', 'value'])
+    .where('workspace_pk', '=', 0)
+    .where((eb) =>
+      eb.or(Array.from({ length: Number(count) }, () => eb.and([eb('kind', '=', 'id'), eb('value', '=', '')]))),
+    ),
+);
 
 /** An identifier to suppress or check: ids as given, emails normalised. */
 export interface SuppressionKey {
@@ -12,12 +24,9 @@ export const suppressionsStore = {
   /** The first of the keys that is suppressed, in one query; null when none is. */
   async anySuppressed(db: Db, workspacePk: number, keys: SuppressionKey[]): Promise<SuppressionKey | null> {
     if (keys.length === 0) return null;
-    const row = await db
-      .selectFrom('suppressions')
-      .select(['kind', 'value'])
-      .where('workspace_pk', '=', workspacePk)
-      .where((eb) => eb.or(keys.map((k) => eb.and([eb('kind', '=', k.kind), eb('value', '=', k.value)]))))
-      .executeTakeFirst();
+    const row = await findSuppressed
+      .get(String(keys.length))
+      .first(db, [workspacePk, ...keys.flatMap((k) => [k.kind, k.value])]);
     return row ? { kind: row.kind, value: row.value } : null;
   },
 

@@ -73,10 +73,14 @@ export const peopleStore = {
 
   /** Everyone whose email matches, in either workspace mode (several people in id_only workspaces). */
   async findAllByEmail(db: Db, workspacePk: number, emailNorm: string): Promise<PersonRecord[]> {
+    const byKey = await peopleStore.findByRef(db, workspacePk, { kind: 'email', value: emailNorm, key: emailNorm });
+    if (byKey) return [byKey];
+    // id_only workspaces: email is an attribute, and several people may share it (partial index, email_key null).
     const rows = await db
       .selectFrom('people')
       .selectAll()
       .where('workspace_pk', '=', workspacePk)
+      .where('email_key', 'is', null)
       .where('email_norm', '=', emailNorm)
       .orderBy('pk')
       .limit(1000)

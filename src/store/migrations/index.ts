@@ -3,6 +3,7 @@ import { coreMigration } from './0001_core.js';
 import { objectsMigration } from './0002_objects.js';
 import { jobsMigration } from './0003_jobs.js';
 import { segmentMigration } from './0004_segment.js';
+import { partialEmailIndexMigration } from './0005_partial_email_index.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_objects': objectsMigration,
   '0003_jobs': jobsMigration,
   '0004_segment': segmentMigration,
+  '0005_partial_email_index': partialEmailIndexMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -29,7 +29,7 @@ export async function createRoster(opts: {
   /** How often the job runner looks for due jobs, in ms (default ROSTER_JOB_POLL_MS, else 5000). */
   jobPollMs?: number;
 }): Promise<Roster> {
-  const store = await openSqliteStore(opts.dataDir);
+  const store = await openSqliteStore(opts.dataDir, { backgroundCheckpoints: true });
   const masterKey = loadMasterKey(opts.dataDir);
   const writer = new Writer(store.writer);
   const app = buildServer({

@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { startCheckpointer } from './checkpointer.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -38,7 +39,7 @@ function withStatementCache(db: BetterSqlite3.Database, max = 512) {
   };
 }
 
-function openConnection(file: string, readonly: boolean): BetterSqlite3.Database {
+function openConnection(file: string, readonly: boolean, autoCheckpoint = true): BetterSqlite3.Database {
   const db = new BetterSqlite3(file, { readonly });
   db.pragma('busy_timeout = 5000');
   if (!readonly) {
@@ -46,17 +47,21 @@ function openConnection(file: string, readonly: boolean): BetterSqlite3.Database
     // NORMAL in WAL mode: a committed transaction survives a killed process; only an OS crash can lose the last few.
     db.pragma(`synchronous = ${process.env.ROSTER_SQLITE_SYNCHRONOUS === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
-    // Checkpoints (which fsync) run on this thread; fewer, larger ones cost less per write than the default 1000 pages.
-    db.pragma('wal_autocheckpoint = 10000');
+    // A server checkpoints from a worker thread instead (checkpointer.ts); commands and tests keep SQLite's default.
+    if (!autoCheckpoint) db.pragma('wal_autocheckpoint = 0');
   }
   return db;
 }
 
-/** Opens (creating if needed) the SQLite store in `dataDir` and runs migrations. */
-export async function openSqliteStore(dataDir: string): Promise<Store> {
+/**
+ * Opens (creating if needed) the SQLite store in `dataDir` and runs migrations. With `backgroundCheckpoints` (the
+ * server) WAL checkpoints run in a worker thread rather than inside the writer's commits.
+ */
+export async function openSqliteStore(dataDir: string, opts: { backgroundCheckpoints?: boolean } = {}): Promise<Store> {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'roster.sqlite');
-  const writeConn = openConnection(file, false);
+  const writeConn = openConnection(file, false, !opts.backgroundCheckpoints);
+  const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(file) : null;
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writeConn) }) });
   await migrateToLatest(writer as Kysely<unknown>);
   const reader = new Kysely<Database>({
@@ -68,6 +73,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     file,
     async close() {
       await reader.destroy();
+      await checkpointer?.stop();
       await writer.destroy();
     },
   };

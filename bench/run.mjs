@@ -19,7 +19,7 @@ const SINGLE_CONNECTIONS = 64;
 const BATCH_SIZE = 100;
 const BATCH_CONNECTION_CHOICES = [8, 16];
 const SQLITE_TX_ROWS = 100;
-const TARGETS = { singleRatio: 0.6, singleP99Ms: 20, batchOpsPerS: 50_000, batchRatio: 0.35 };
+const TARGETS = { singleRatio: 0.6, singleP99Ms: 20, batchOpsPerS: 50_000, batchRatio: 0.35, segmentMsgsPerS: 40_000 };
 // The whole run takes about a minute; past this something is stuck.
 const RUN_DEADLINE_MS = 6 * 60 * 1000;
 const STARTUP_DEADLINE_MS = 20_000;
@@ -95,16 +95,19 @@ async function createWorkspace(dataDir) {
       timeout: STARTUP_DEADLINE_MS,
     },
   );
-  const { site_id: siteId, track_api_key: key } = JSON.parse(stdout);
-  return `Basic ${Buffer.from(`${siteId}:${key}`).toString('base64')}`;
+  const { site_id: siteId, track_api_key: key, segment_write_key: writeKey } = JSON.parse(stdout);
+  return {
+    track: `Basic ${Buffer.from(`${siteId}:${key}`).toString('base64')}`,
+    segment: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+  };
 }
 
 async function startRoster() {
   const dataDir = freshDir('roster-bench-');
-  const authorization = await createWorkspace(dataDir);
+  const keys = await createWorkspace(dataDir);
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const server = await startServer([...profile, 'bin/roster.js', 'serve'], { ROSTER_DATA_DIR: dataDir });
-  return { ...server, authorization };
+  return { ...server, authorization: keys.track, segmentAuthorization: keys.segment };
 }
 
 // ---------- load ----------
@@ -131,6 +134,46 @@ function batchIdentifyRequest(nextId) {
       for (let i = 0; i < BATCH_SIZE; i++) {
         const id = nextId();
         batch.push({ type: 'person', action: 'identify', identifiers: { id }, attributes: attributesFor(id) });
+      }
+      req.body = JSON.stringify({ batch });
+      return req;
+    },
+  };
+}
+
+/** Segment `/v1/batch` of 100 messages: 60% track, 30% identify, 10% page, each with its own messageId. */
+function segmentBatchRequest(nextId) {
+  let seq = 0;
+  return {
+    method: 'POST',
+    path: '/v1/batch',
+    setupRequest(req) {
+      const batch = [];
+      for (let i = 0; i < BATCH_SIZE; i++) {
+        const userId = nextId();
+        const messageId = `bench-${process.pid}-${seq++}`;
+        const timestamp = new Date().toISOString();
+        const kind = i % 10;
+        if (kind < 6)
+          batch.push({
+            type: 'track',
+            userId,
+            event: 'Item Viewed',
+            properties: { sku: `s${i}`, price: i },
+            messageId,
+            timestamp,
+          });
+        else if (kind < 9)
+          batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId, timestamp });
+        else
+          batch.push({
+            type: 'page',
+            userId,
+            name: 'Home',
+            properties: { url: 'https://example.com/' },
+            messageId,
+            timestamp,
+          });
       }
       req.body = JSON.stringify({ batch });
       return req;
@@ -209,6 +252,22 @@ async function measureRosterBatch() {
   }
 }
 
+async function measureSegmentBatch() {
+  const { child, port, segmentAuthorization } = await startRoster();
+  try {
+    const request = segmentBatchRequest(createIdPool());
+    const result = await warmThenMeasure({
+      port,
+      connections: BATCH_CONNECTION_CHOICES[0],
+      request,
+      authorization: segmentAuthorization,
+    });
+    return { ...result, msgsPerS: result.requestsPerS * BATCH_SIZE };
+  } finally {
+    await stopChild(child);
+  }
+}
+
 async function measureCeilingB() {
   const file = join(freshDir('roster-bench-sqlite-'), 'ceiling.sqlite');
   const args = ['bench/sqlite-ceiling.mjs', file, String(WARMUP_S), String(MEASURE_S), String(SQLITE_TX_ROWS)];
@@ -247,7 +306,7 @@ function row(name, throughput, r = {}) {
   return [name, throughput, p99, r.connections ?? '', failed, r.target ?? '—', result];
 }
 
-function renderTable({ a, single, batch, b, env, started }) {
+function renderTable({ a, single, batch, segment, b, env, started }) {
   const singleRatio = single.requestsPerS / a.requestsPerS;
   const batchRatio = batch.opsPerS / b.rowsPerSecond;
   const rows = [
@@ -265,6 +324,15 @@ function renderTable({ a, single, batch, b, env, started }) {
       `Roster \`POST /api/v2/batch\`, ${BATCH_SIZE} identifies each`,
       `${fmt(batch.opsPerS)} ops/s (${fmt(batch.requestsPerS)} req/s)`,
       { ...batch, target: `≥ ${fmt(TARGETS.batchOpsPerS)} ops/s`, met: batch.opsPerS >= TARGETS.batchOpsPerS },
+    ),
+    row(
+      `Roster Segment \`POST /v1/batch\`, ${BATCH_SIZE} messages (60% track, 30% identify, 10% page)`,
+      `${fmt(segment.msgsPerS)} msgs/s (${fmt(segment.requestsPerS)} req/s)`,
+      {
+        ...segment,
+        target: `≥ ${fmt(TARGETS.segmentMsgsPerS)} msgs/s`,
+        met: segment.msgsPerS >= TARGETS.segmentMsgsPerS,
+      },
     ),
     row(`Ceiling B: raw better-sqlite3 upsert, ${SQLITE_TX_ROWS} rows/transaction`, `${fmt(b.rowsPerSecond)} rows/s`),
     row('↳ Roster batch ÷ Ceiling B', fmt(batchRatio, 2), {
@@ -300,10 +368,12 @@ async function main() {
   const single = await measureRosterSingle();
   console.log('Roster: batch …');
   const batch = await measureRosterBatch();
+  console.log('Roster: Segment /v1/batch …');
+  const segment = await measureSegmentBatch();
   console.log('Ceiling B: raw better-sqlite3 …');
   const b = await measureCeilingB();
 
-  const table = renderTable({ a, single, batch, b, env, started });
+  const table = renderTable({ a, single, batch, segment, b, env, started });
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const suffix = PROFILE_DIR ? '-profiled' : '';
   const file = join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}${suffix}.md`);

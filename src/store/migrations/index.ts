@@ -4,6 +4,7 @@ import { objectsMigration } from './0002_objects.js';
 import { jobsMigration } from './0003_jobs.js';
 import { segmentMigration } from './0004_segment.js';
 import { partialEmailIndexMigration } from './0005_partial_email_index.js';
+import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_jobs': jobsMigration,
   '0004_segment': segmentMigration,
   '0005_partial_email_index': partialEmailIndexMigration,
+  '0006_partial_event_indexes': partialEventIndexesMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -5,6 +5,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** PostgreSQL connection string; unset keeps the embedded SQLite file in dataDir. */
+  databaseUrl?: string;
   logLevel: string;
 }
 
@@ -16,6 +18,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host: env.HOST ?? '127.0.0.1',
     dataDir: resolve(env.ROSTER_DATA_DIR ?? './data'),
+    databaseUrl: env.DATABASE_URL || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -3,7 +3,7 @@ import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
 import { registerRetentionJobs } from './jobs/retention.js';
 import { JobRunner } from './jobs/runner.js';
-import { openSqliteStore, type Store } from './store/database.js';
+import { openStore, type Store } from './store/database.js';
 import { loadMasterKey } from './store/secrets.js';
 
 /** A running Roster: store, writer and HTTP server, started and stopped together. */
@@ -23,13 +23,18 @@ const positiveOr = (n: number, fallback: number) => (Number.isFinite(n) && n > 0
 /** Opens the data dir (migrating it) and builds the server, not yet listening. */
 export async function createRoster(opts: {
   dataDir: string;
+  /** PostgreSQL instead of the SQLite file in dataDir (default: DATABASE_URL). */
+  databaseUrl?: string;
   logger?: FastifyServerOptions['logger'];
   /** Segment API requests per second per workspace (default ROSTER_SEGMENT_RATE_LIMIT, else no limit). */
   segmentRateLimit?: number;
   /** How often the job runner looks for due jobs, in ms (default ROSTER_JOB_POLL_MS, else 5000). */
   jobPollMs?: number;
 }): Promise<Roster> {
-  const store = await openSqliteStore(opts.dataDir, { backgroundCheckpoints: true });
+  const store = await openStore(
+    { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl ?? (process.env.DATABASE_URL || undefined) },
+    { backgroundCheckpoints: true },
+  );
   const masterKey = loadMasterKey(opts.dataDir);
   const writer = new Writer(store.writer);
   const app = buildServer({
@@ -54,7 +59,14 @@ export async function createRoster(opts: {
     masterKey,
     async close() {
       // The job in hand finishes (cut short at its next safe point) while requests drain.
-      await Promise.all([app.close(), jobs.stop()]);
+      // Keep-alive connections whose last request finishes after close began would otherwise idle until their
+      // timeout: close each as soon as it goes idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 20);
+      try {
+        await Promise.all([app.close(), jobs.stop()]);
+      } finally {
+        clearInterval(sweep);
+      }
       await writer.close();
       await store.close();
     },

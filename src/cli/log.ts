@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config.js';
 import { logEntryView } from '../queries/integration-log.js';
-import { openSqliteStore } from '../store/database.js';
+import { openStore } from '../store/database.js';
 import { integrationLogStore, type IntegrationLogRow } from '../store/integration-log.js';
 import { workspacesStore } from '../store/workspaces.js';
 
@@ -42,7 +42,7 @@ export function logCommand(program: Command): void {
     .option('--limit <n>', 'how many of the latest entries to print first', wholeArg(1, 100_000), 100)
     .option('--interval <ms>', 'with --follow: how often to look for new entries', wholeArg(50, 3_600_000), 1000)
     .action(async (o: LogOptions) => {
-      const store = await openSqliteStore(loadConfig().dataDir);
+      const store = await openStore(loadConfig());
       try {
         const ws = await workspacesStore.byPublicId(store.reader, o.workspace);
         if (!ws) {

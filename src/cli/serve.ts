@@ -5,7 +5,11 @@ import { printCredentials } from './output.js';
 
 /** `roster serve`: migrate, make the first workspace on an empty data dir, listen, stop cleanly on a signal. */
 export async function serve(config: Config): Promise<void> {
-  const roster = await createRoster({ dataDir: config.dataDir, logger: { level: config.logLevel } });
+  const roster = await createRoster({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    logger: { level: config.logLevel },
+  });
   const existing = await workspacesStore.list(roster.store.writer);
   const address = await roster.app.listen({ port: config.port, host: config.host });
   const base = address.replace('[::1]', 'localhost');
@@ -21,7 +25,7 @@ export async function serve(config: Config): Promise<void> {
   console.log(`\nRoster is running at ${base}`);
   console.log(`  Track API (Customer.io clients): ${base}/api/v1  and  ${base}/api/v2  (Basic site_id:track_api_key)`);
   console.log(`  App API: ${base}/v1  (Bearer app_api_key)`);
-  console.log(`  Data: ${config.dataDir}\n`);
+  console.log(`  Data: ${roster.store.file}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { identifierModes, type IdentifierMode } from '../domain/workspace.js';
-import { openSqliteStore } from '../store/database.js';
+import { openStore } from '../store/database.js';
 import { loadMasterKey } from '../store/secrets.js';
 import { workspacesStore } from '../store/workspaces.js';
 import { printCredentials } from './output.js';
@@ -30,9 +30,10 @@ const daysArg = (value: string): number => {
 };
 
 /** Opens the configured data dir for one command, whether or not a server is running on it. */
-async function withStore<T>(fn: (s: Awaited<ReturnType<typeof openSqliteStore>>, masterKey: Buffer) => Promise<T>) {
-  const { dataDir } = loadConfig();
-  const store = await openSqliteStore(dataDir);
+async function withStore<T>(fn: (s: Awaited<ReturnType<typeof openStore>>, masterKey: Buffer) => Promise<T>) {
+  const config = loadConfig();
+  const { dataDir } = config;
+  const store = await openStore(config);
   try {
     return await fn(store, loadMasterKey(dataDir));
   } finally {

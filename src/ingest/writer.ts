@@ -1,5 +1,5 @@
 import { RosterError } from '../domain/errors.js';
-import type { Db } from '../store/types.js';
+import { isRetryableConflict, type Db } from '../store/types.js';
 import { applyCommand } from './apply.js';
 import type { CallContext, Command, Outcome } from './commands.js';
 
@@ -52,6 +52,17 @@ export class Writer {
     while (this.draining) await this.draining;
   }
 
+  /** One command in its own transaction, re-run when it lost a race to another writer. */
+  private async applyAlone(p: Pending): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => applyOne(trx, p));
+      } catch (err) {
+        if (attempt >= maxAttempts || !isRetryableConflict(err)) throw err;
+      }
+    }
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
@@ -66,7 +77,7 @@ export class Writer {
       } catch {
         for (const p of batch) {
           try {
-            p.resolve(await this.db.transaction().execute((trx) => applyOne(trx, p)));
+            p.resolve(await this.applyAlone(p));
           } catch (err) {
             p.reject(err);
           }
@@ -77,6 +88,10 @@ export class Writer {
     this.draining = null;
   }
 }
+
+// A command that lost a race to another process (its identifier was just taken) is re-run: the re-run sees the
+// winner's row and applies the identity rules to it.
+const maxAttempts = 5;
 
 async function applyOne(trx: Db, p: Pending): Promise<Outcome> {
   try {

@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCheckpointer } from './checkpointer.js';
@@ -8,6 +9,7 @@ import type { Database } from './schema.js';
 
 /** The open store: one connection that writes (the ingest writer's), one that reads, both on the same file. */
 export interface Store {
+  dialect: 'sqlite' | 'postgres';
   /** Used only by the single writer per process, inside its transactions, and by admin commands. */
   writer: Kysely<Database>;
   /** Reads that must never wait behind a write batch; WAL lets them see the last committed state. */
@@ -68,6 +70,7 @@ export async function openSqliteStore(dataDir: string, opts: { backgroundCheckpo
     dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, true)) }),
   });
   return {
+    dialect: 'sqlite',
     writer,
     reader,
     file,
@@ -77,4 +80,39 @@ export async function openSqliteStore(dataDir: string, opts: { backgroundCheckpo
       await writer.destroy();
     },
   };
+}
+
+// int8 (bigint) columns hold unix-ms times and counts, all far below 2^53: read them as numbers, as SQLite does.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/**
+ * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes
+ * may start at once). The writer pool is small: one process writes through one ingest writer.
+ */
+export async function openPostgresStore(url: string): Promise<Store> {
+  const writer = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }) }),
+  });
+  await migrateToLatest(writer as Kysely<unknown>);
+  const reader = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }) }),
+  });
+  return {
+    dialect: 'postgres',
+    writer,
+    reader,
+    file: url.replace(/\/\/[^@/]*@/, '//'),
+    async close() {
+      await reader.destroy();
+      await writer.destroy();
+    },
+  };
+}
+
+/** The store the configuration names: PostgreSQL when `databaseUrl` is set, else the SQLite file in `dataDir`. */
+export function openStore(
+  config: { dataDir: string; databaseUrl?: string },
+  opts: { backgroundCheckpoints?: boolean } = {},
+): Promise<Store> {
+  return config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(config.dataDir, opts);
 }

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { JobsTable } from './schema.js';
-import type { Db } from './types.js';
+import { onPostgres, type Db } from './types.js';
 
 export type JobStatus = JobsTable['status'];
 
@@ -133,7 +133,9 @@ export const jobsStore = {
             )
             .orderBy('run_at')
             .orderBy('pk')
-            .limit(1),
+            .limit(1)
+            // PostgreSQL: concurrent claimers skip a row another has locked instead of racing for it.
+            .$if(onPostgres(db), (q) => q.forUpdate().skipLocked()),
         ),
       )
       .returningAll()

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Attributes, AttributeTimestamps } from '../domain/attributes.js';
 import type { ObjectRef } from '../domain/objects.js';
 import type { ObjectsTable } from './schema.js';
-import type { Db } from './types.js';
+import { lockRows, type Db } from './types.js';
 
 /** An object as the services see it. */
 export interface ObjectRecord {
@@ -40,6 +40,7 @@ export const objectsStore = {
       .where('workspace_pk', '=', workspacePk)
       .where('object_type_id', '=', ref.typeId)
       .where('object_id', '=', ref.objectId)
+      .$if(lockRows(db), (q) => q.forUpdate())
       .executeTakeFirst();
     return row ? toObjectRecord(row) : null;
   },
@@ -56,8 +57,9 @@ export const objectsStore = {
         created_at_s: o.createdAt,
         updated_at: o.updatedAt,
       })
+      .returning('pk')
       .executeTakeFirstOrThrow();
-    return Number(result.insertId);
+    return Number(result.pk);
   },
 
   async update(db: Db, o: ObjectRecord): Promise<void> {

@@ -5,7 +5,7 @@ import { normalizeEmail, type Reference } from '../domain/identifiers.js';
 import type { PersonIdentity } from '../domain/identify.js';
 import type { PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
-import type { Db } from './types.js';
+import { lockRows, type Db } from './types.js';
 
 /** A person as the services see it. */
 export interface PersonRecord {
@@ -62,7 +62,7 @@ export const identityOf = (p: PersonRecord): PersonIdentity => ({ pk: p.pk, id: 
 export const peopleStore = {
   async findByRef(db: Db, workspacePk: number, ref: Reference): Promise<PersonRecord | null> {
     const value = ref.kind === 'email' ? ref.key : ref.value;
-    const row = await findBy[ref.kind].first(db, [workspacePk, value]);
+    const row = await (lockRows(db) ? findForUpdate : findBy)[ref.kind].first(db, [workspacePk, value]);
     return row ? toPersonRecord(row) : null;
   },
 
@@ -90,11 +90,11 @@ export const peopleStore = {
 
   async insert(db: Db, p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): Promise<number> {
     const row = toRow(p, emailNorm);
-    const result = await insertPerson.run(
+    const result = await insertPerson.first(
       db,
       personColumns.map((c) => row[c]),
     );
-    return Number(result.insertId);
+    return Number(result!.pk);
   },
 
   /**
@@ -152,12 +152,30 @@ function toRow(p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): PersonRow
 }
 
 // The hot-path statements, compiled once (see prepared.ts); parameters follow the column order above.
-const findByColumn = (column: 'cio_id' | 'id' | 'email_key') =>
-  new PreparedQuery((db) => db.selectFrom('people').selectAll().where('workspace_pk', '=', 0).where(column, '=', ''));
-const findBy = { cio_id: findByColumn('cio_id'), id: findByColumn('id'), email: findByColumn('email_key') };
+const findByColumn = (column: 'cio_id' | 'id' | 'email_key', forUpdate: boolean) =>
+  new PreparedQuery((db) =>
+    db
+      .selectFrom('people')
+      .selectAll()
+      .where('workspace_pk', '=', 0)
+      .where(column, '=', '')
+      .$if(forUpdate, (q) => q.forUpdate()),
+  );
+const findBy = {
+  cio_id: findByColumn('cio_id', false),
+  id: findByColumn('id', false),
+  email: findByColumn('email_key', false),
+};
+// Inside a PostgreSQL write transaction the row is locked as it is read: a concurrent writer in another process
+// waits and then reads the committed result, instead of both merging into the same old attributes (lost update).
+const findForUpdate = {
+  cio_id: findByColumn('cio_id', true),
+  id: findByColumn('id', true),
+  email: findByColumn('email_key', true),
+};
 
 const placeholderRow = Object.fromEntries(personColumns.map((c) => [c, null])) as unknown as PersonRow;
-const insertPerson = new PreparedQuery((db) => db.insertInto('people').values(placeholderRow));
+const insertPerson = new PreparedQuery((db) => db.insertInto('people').values(placeholderRow).returning('pk'));
 const updatePerson = new PreparedFamily((db, key) =>
   db
     .updateTable('people')

@@ -12,7 +12,7 @@ export const segmentMessagesStore = {
       .values({ workspace_pk: workspacePk, message_id: messageId, received_at: now })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   },
 
   /** Forgets up to `limit` ids received before `cutoff`; returns how many. */

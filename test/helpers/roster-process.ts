@@ -1,13 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { backendEnv, freshPostgresSchema, testBackend } from './backend.js';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/roster.js', import.meta.url).pathname;
 
 /** Runs the real `roster` CLI against a data dir; returns its stdout. */
-export async function rosterCli(dataDir: string, args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ROSTER_DATA_DIR: dataDir } });
+export async function rosterCli(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, [bin, ...args], {
+    env: { ...process.env, ROSTER_DATA_DIR: dataDir, ...env },
+  });
   return stdout;
 }
 
@@ -20,9 +26,13 @@ export interface ServeProcess {
 }
 
 /** Starts `roster serve` and resolves once it prints where it runs. */
-export async function startServeProcess(dataDir: string, port: number): Promise<ServeProcess> {
+export async function startServeProcess(
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, [bin, 'serve'], {
-    env: { ...process.env, ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -55,4 +65,24 @@ export function printedCredentials(output: string): Record<string, string> {
   const creds: Record<string, string> = {};
   for (const m of output.matchAll(/^ {2}(\w+) +(\S+)$/gm)) creds[m[1]!] = m[2]!;
   return creds;
+}
+
+/** A place for one test's Roster: a temp data dir, and on PostgreSQL a schema of its own (DATABASE_URL in `env`). */
+export interface RosterHome {
+  dataDir: string;
+  env: Record<string, string>;
+  remove(): Promise<void>;
+}
+
+export async function tempRosterHome(prefix = 'roster-home-'): Promise<RosterHome> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const schema = testBackend === 'postgres' ? await freshPostgresSchema() : null;
+  return {
+    dataDir,
+    env: backendEnv(schema?.url),
+    async remove() {
+      rmSync(dataDir, { recursive: true, force: true });
+      await schema?.drop();
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentifierMode } from '../../src/domain/workspace.js';
+import { freshPostgresSchema, testBackend } from './backend.js';
 import { createRoster, type Roster } from '../../src/roster.js';
 import { workspacesStore, type WorkspaceCredentials } from '../../src/store/workspaces.js';
 
@@ -10,6 +11,8 @@ export interface TestServer {
   roster: Roster;
   base: string;
   dataDir: string;
+  /** The PostgreSQL URL (its own schema) when the tests run on PostgreSQL. */
+  databaseUrl: string | undefined;
   workspace(opts?: { identifiers?: IdentifierMode; allowEmailUpdateById?: boolean }): Promise<TestWorkspace>;
   /** Every stored row of the workspace (people, events, activities, devices, anonymous ids, suppressions, objects). */
   dump(ws: TestWorkspace): Promise<WorkspaceDump>;
@@ -34,12 +37,14 @@ const dumpedTables = [
 
 export async function startServer(): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-test-'));
-  const roster = await createRoster({ dataDir });
+  const schema = testBackend === 'postgres' ? await freshPostgresSchema() : null;
+  const roster = await createRoster({ dataDir, databaseUrl: schema?.url });
   const base = await roster.app.listen({ port: 0, host: '127.0.0.1' });
   return {
     roster,
     base,
     dataDir,
+    databaseUrl: schema?.url,
     async workspace(opts = {}) {
       const creds = await workspacesStore.create(roster.store.writer, roster.masterKey, {
         name: 'test',
@@ -63,6 +68,7 @@ export async function startServer(): Promise<TestServer> {
     async close() {
       await roster.close();
       rmSync(dataDir, { recursive: true, force: true });
+      await schema?.drop();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testBackend } from '../helpers/backend.js';
 import { startServer, type TestServer } from '../helpers/roster-server.js';
 
 let server: TestServer;
@@ -9,7 +10,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-describe('background WAL checkpoints', () => {
+// SQLite's write-ahead log only: PostgreSQL checkpoints itself.
+describe.runIf(testBackend === 'sqlite')('background WAL checkpoints', () => {
   it('move committed pages into the database file without the writer checkpointing', async () => {
     const ws = await server.workspace();
     const file = join(server.dataDir, 'roster.sqlite');

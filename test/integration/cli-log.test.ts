@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendEnv } from '../helpers/backend.js';
 import { rosterCli } from '../helpers/roster-process.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/roster-server.js';
 
@@ -31,7 +32,8 @@ afterAll(async () => {
 });
 
 const lines = (out: string) => out.split('\n').filter((l) => l !== '');
-const log = (...args: string[]) => rosterCli(server.dataDir, ['log', '--workspace', ws.creds.workspace_id, ...args]);
+const log = (...args: string[]) =>
+  rosterCli(server.dataDir, ['log', '--workspace', ws.creds.workspace_id, ...args], backendEnv(server.databaseUrl));
 
 describe('roster log', () => {
   it('prints every entry oldest first: time, outcome, surface, reference, reason', async () => {
@@ -79,8 +81,12 @@ describe('roster log', () => {
 
   it('prints nothing for a workspace without entries, and fails for one that does not exist', async () => {
     const fresh = await server.workspace();
-    expect(await rosterCli(server.dataDir, ['log', '--workspace', fresh.creds.workspace_id])).toBe('');
-    await expect(rosterCli(server.dataDir, ['log', '--workspace', 'ws_nope'])).rejects.toThrow(/No workspace ws_nope/);
+    expect(
+      await rosterCli(server.dataDir, ['log', '--workspace', fresh.creds.workspace_id], backendEnv(server.databaseUrl)),
+    ).toBe('');
+    await expect(
+      rosterCli(server.dataDir, ['log', '--workspace', 'ws_nope'], backendEnv(server.databaseUrl)),
+    ).rejects.toThrow(/No workspace ws_nope/);
   });
 
   it('--follow keeps printing new entries until SIGINT, then exits 0', async () => {
@@ -90,7 +96,10 @@ describe('roster log', () => {
     const child = spawn(
       process.execPath,
       [bin, 'log', '--workspace', w.creds.workspace_id, '--follow', '--errors', '--interval', '100'],
-      { env: { ...process.env, ROSTER_DATA_DIR: server.dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        env: { ...process.env, ROSTER_DATA_DIR: server.dataDir, ...backendEnv(server.databaseUrl) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -124,19 +133,35 @@ describe('roster workspace set --anonymous-retention-days', () => {
   it('sets the retention; list shows it; a bad value is refused', async () => {
     const w = await server.workspace();
     const id = w.creds.workspace_id;
-    await rosterCli(server.dataDir, ['workspace', 'set', id, '--anonymous-retention-days', '7']);
-    const listed = JSON.parse(await rosterCli(server.dataDir, ['workspace', 'list', '--json'])) as {
+    await rosterCli(
+      server.dataDir,
+      ['workspace', 'set', id, '--anonymous-retention-days', '7'],
+      backendEnv(server.databaseUrl),
+    );
+    const listed = JSON.parse(
+      await rosterCli(server.dataDir, ['workspace', 'list', '--json'], backendEnv(server.databaseUrl)),
+    ) as {
       workspace_id: string;
       anonymous_retention_days: number;
     }[];
     expect(listed.find((x) => x.workspace_id === id)!.anonymous_retention_days).toBe(7);
     await expect(
-      rosterCli(server.dataDir, ['workspace', 'set', id, '--anonymous-retention-days', '0']),
+      rosterCli(
+        server.dataDir,
+        ['workspace', 'set', id, '--anonymous-retention-days', '0'],
+        backendEnv(server.databaseUrl),
+      ),
     ).rejects.toThrow();
     await expect(
-      rosterCli(server.dataDir, ['workspace', 'set', id, '--anonymous-retention-days', 'x']),
+      rosterCli(
+        server.dataDir,
+        ['workspace', 'set', id, '--anonymous-retention-days', 'x'],
+        backendEnv(server.databaseUrl),
+      ),
     ).rejects.toThrow();
-    const again = JSON.parse(await rosterCli(server.dataDir, ['workspace', 'list', '--json'])) as typeof listed;
+    const again = JSON.parse(
+      await rosterCli(server.dataDir, ['workspace', 'list', '--json'], backendEnv(server.databaseUrl)),
+    ) as typeof listed;
     expect(again.find((x) => x.workspace_id === id)!.anonymous_retention_days).toBe(7);
   });
 });

@@ -1,22 +1,32 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, rosterCli, startServeProcess, type ServeProcess } from '../helpers/roster-process.js';
+import {
+  freePort,
+  rosterCli as runCli,
+  startServeProcess as startServe,
+  tempRosterHome,
+  type RosterHome,
+  type ServeProcess,
+} from '../helpers/roster-process.js';
 
-const dirs: string[] = [];
+const homes = new Map<string, RosterHome>();
 const procs: ServeProcess[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'roster-cli-'));
-  dirs.push(d);
-  return d;
+const tempDir = async () => {
+  const home = await tempRosterHome('roster-cli-');
+  homes.set(home.dataDir, home);
+  return home.dataDir;
 };
+// The real CLI and server on a test's home (its data dir, and its own schema when testing PostgreSQL).
+const rosterCli = (dir: string, args: string[]) => runCli(dir, args, homes.get(dir)!.env);
+const startServeProcess = (dir: string, port: number) => startServe(dir, port, homes.get(dir)!.env);
 afterEach(async () => {
   for (const p of procs.splice(0)) {
     p.child.kill('SIGKILL');
     await p.exited;
   }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const home of homes.values()) await home.remove();
+  homes.clear();
 });
 
 const basic = (site: string, key: string) => `Basic ${Buffer.from(`${site}:${key}`).toString('base64')}`;
@@ -29,7 +39,7 @@ const identify = (base: string, auth: string, id: string, body: object = {}) =>
 
 describe('roster workspace', () => {
   it('create --json prints exactly one JSON object with every credential', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const out = await rosterCli(dir, ['workspace', 'create', '--name', 'Shop', '--identifiers', 'id_only', '--json']);
     const creds = JSON.parse(out) as Record<string, string>;
     expect(Object.keys(creds).sort()).toEqual(
@@ -52,7 +62,7 @@ describe('roster workspace', () => {
   });
 
   it('list and set change the settings the identity rules read', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const { workspace_id } = JSON.parse(await rosterCli(dir, ['workspace', 'create', '--name', 'A', '--json']));
     await rosterCli(dir, [
       'workspace',
@@ -68,7 +78,7 @@ describe('roster workspace', () => {
   });
 
   it('set refuses a bad value and changes nothing', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const { workspace_id } = JSON.parse(await rosterCli(dir, ['workspace', 'create', '--name', 'A', '--json']));
     await expect(rosterCli(dir, ['workspace', 'set', workspace_id, '--identifiers', 'phone'])).rejects.toThrow();
     const [ws] = JSON.parse(await rosterCli(dir, ['workspace', 'list', '--json']));
@@ -76,7 +86,7 @@ describe('roster workspace', () => {
   });
 
   it('rotate-keys works beside a running server: new keys work, old ones stop (grace 0) or keep working (grace)', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const port = await freePort();
     const a = JSON.parse(await rosterCli(dir, ['workspace', 'create', '--name', 'A', '--json']));
     const b = JSON.parse(await rosterCli(dir, ['workspace', 'create', '--name', 'B', '--json']));
@@ -105,7 +115,7 @@ describe('roster workspace', () => {
 
 describe('roster serve', () => {
   it('first start on an empty data dir makes "Default" and prints its working credentials once', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const proc = await startServeProcess(dir, await freePort());
     procs.push(proc);
     const out = proc.output();

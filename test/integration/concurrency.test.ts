@@ -3,6 +3,7 @@
  * two people with the same id or email, and no acknowledged change is lost. Identifies race over real HTTP on the
  * same 20 people, half by id with the email in the body, half by email (in varying case) with the id in the body.
  */
+import { backendEnv } from '../helpers/backend.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServeProcess, type ServeProcess } from '../helpers/roster-process.js';
 import { startServer, TestWorkspace, type Reply, type TestServer } from '../helpers/roster-server.js';
@@ -72,7 +73,8 @@ describe('concurrent identifies', () => {
 
     it('900 identifies spread over three processes leave exactly one person per identifier, with no 5xx', async () => {
       const ws = await server.workspace();
-      for (let n = 0; n < 2; n++) processes.push(await startServeProcess(server.dataDir, await freePort()));
+      for (let n = 0; n < 2; n++)
+        processes.push(await startServeProcess(server.dataDir, await freePort(), backendEnv(server.databaseUrl)));
       const via = [ws, ...processes.map((p) => new TestWorkspace(p.base, ws.creds))];
       await expectOnePersonEach(ws, await race(900, (i) => via[i % via.length]!));
     });

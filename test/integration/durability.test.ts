@@ -1,28 +1,31 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, printedCredentials, startServeProcess, type ServeProcess } from '../helpers/roster-process.js';
+import {
+  freePort,
+  printedCredentials,
+  startServeProcess,
+  tempRosterHome,
+  type RosterHome,
+  type ServeProcess,
+} from '../helpers/roster-process.js';
 
-const dirs: string[] = [];
+const homes: RosterHome[] = [];
 const procs: ServeProcess[] = [];
 afterEach(async () => {
   for (const p of procs.splice(0)) {
     if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await p.exited;
   }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const home of homes.splice(0)) await home.remove();
 });
 
-async function start(dir: string) {
-  const proc = await startServeProcess(dir, await freePort());
+async function start(home: RosterHome) {
+  const proc = await startServeProcess(home.dataDir, await freePort(), home.env);
   procs.push(proc);
   return proc;
 }
 
-/** Sends identifies for `ids` concurrently; resolves with the ids that were answered 200. */
-async function identifyAll(base: string, auth: string, ids: string[]): Promise<string[]> {
-  const acked: string[] = [];
+/** Sends identifies for `ids` concurrently, pushing each id answered 200 into `acked` as it comes. */
+async function identifyAll(base: string, auth: string, ids: string[], acked: string[] = []): Promise<string[]> {
   await Promise.all(
     ids.map(async (id) => {
       try {
@@ -39,6 +42,13 @@ async function identifyAll(base: string, auth: string, ids: string[]): Promise<s
     }),
   );
   return acked;
+}
+
+/** Waits until at least one more request than before has been acknowledged (at most 10 s). */
+async function firstAck(acked: string[]): Promise<void> {
+  const before = acked.length;
+  const deadline = Date.now() + 10_000;
+  while (acked.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
 }
 
 /** Asks the App API which of the ids exist with their marker. */
@@ -60,15 +70,17 @@ async function present(base: string, appKey: string, ids: string[]): Promise<Set
 
 describe('durability', () => {
   it('SIGTERM lets in-flight requests finish and commit, then exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-term-'));
-    dirs.push(dir);
+    const dir = await tempRosterHome('roster-term-');
+    homes.push(dir);
     const first = await start(dir);
     const creds = printedCredentials(first.output());
     const auth = `Basic ${Buffer.from(`${creds.site_id}:${creds.track_api_key}`).toString('base64')}`;
     const ids = Array.from({ length: 400 }, (_, i) => `term-${i}`);
-    const sending = identifyAll(first.base, auth, ids);
-    setTimeout(() => first.child.kill('SIGTERM'), 30);
-    const acked = await sending;
+    const acked: string[] = [];
+    const sending = identifyAll(first.base, auth, ids, acked);
+    await firstAck(acked);
+    first.child.kill('SIGTERM');
+    await sending;
     expect(await first.exited).toBe(0);
 
     const second = await start(dir);
@@ -77,17 +89,20 @@ describe('durability', () => {
   });
 
   it('every acknowledged identify survives SIGKILL, over several kill/restart cycles', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-kill-'));
-    dirs.push(dir);
+    const dir = await tempRosterHome('roster-kill-');
+    homes.push(dir);
     let proc = await start(dir);
     const creds = printedCredentials(proc.output());
     const auth = `Basic ${Buffer.from(`${creds.site_id}:${creds.track_api_key}`).toString('base64')}`;
     const acked: string[] = [];
     for (let cycle = 0; cycle < 3; cycle++) {
       const ids = Array.from({ length: 600 }, (_, i) => `kill-${cycle}-${i}`);
-      const sending = identifyAll(proc.base, auth, ids);
-      setTimeout(() => proc.child.kill('SIGKILL'), 20 + Math.floor(Math.random() * 80));
-      acked.push(...(await sending));
+      const sending = identifyAll(proc.base, auth, ids, acked);
+      // Kill while requests are in flight: some acknowledged, some not yet.
+      await firstAck(acked);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
+      proc.child.kill('SIGKILL');
+      await sending;
       await proc.exited;
       proc = await start(dir);
     }

@@ -1,32 +1,31 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobRunner, recurringKey } from '../../src/jobs/runner.js';
-import { openSqliteStore, type Store } from '../../src/store/database.js';
+import { openStore, type Store } from '../../src/store/database.js';
 import { jobsStore, type JobRecord } from '../../src/store/jobs.js';
+import { tempRosterHome, type RosterHome } from '../helpers/roster-process.js';
 
 /**
- * The job queue on a real SQLite file: enqueue is idempotent by dedupe key, a claim takes a job exactly once even
+ * The job queue on a real database (SQLite file, or PostgreSQL with ROSTER_TEST_BACKEND=postgres): enqueue is idempotent by dedupe key, a claim takes a job exactly once even
  * from two connections at once, a dead worker's job is taken over when its lease expires, failures are retried with
  * backoff and then failed, and the runner runs jobs by kind, re-queues recurring ones and finishes the job in hand.
  */
 
-let dir: string;
+let home: RosterHome;
 let a: Store;
 let b: Store;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'roster-jobs-'));
-  // Two stores on one file: two write connections, as two processes would have.
-  a = await openSqliteStore(dir);
-  b = await openSqliteStore(dir);
+  home = await tempRosterHome('roster-jobs-');
+  const config = { dataDir: home.dataDir, databaseUrl: home.env.DATABASE_URL };
+  // Two stores on one database: two write connections, as two processes would have.
+  a = await openStore(config);
+  b = await openStore(config);
 });
 
 afterEach(async () => {
   await a.close();
   await b.close();
-  rmSync(dir, { recursive: true, force: true });
+  await home.remove();
 });
 
 const T0 = 1_700_000_000_000;

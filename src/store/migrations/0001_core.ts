@@ -1,13 +1,12 @@
 import type { Kysely, Migration } from 'kysely';
+import { pkType, primaryKey } from './dialect.js';
 
 /** Workspaces, keys, people, events, activities, anonymous ids, devices, suppressions, integration log. */
 export const coreMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    // SQLite: an INTEGER PRIMARY KEY is the rowid; PostgreSQL will take an identity column here.
-    const pkType = 'integer';
     await db.schema
       .createTable('workspaces')
-      .addColumn('pk', pkType, (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('public_id', 'text', (c) => c.notNull().unique())
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('site_id', 'text', (c) => c.notNull().unique())
@@ -20,7 +19,7 @@ export const coreMigration: Migration = {
       .execute();
     await db.schema
       .createTable('api_keys')
-      .addColumn('pk', pkType, (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('workspace_pk', 'integer', (c) => c.notNull().references('workspaces.pk').onDelete('cascade'))
       .addColumn('kind', 'text', (c) => c.notNull())
       .addColumn('key_hash', 'text', (c) => c.notNull().unique())
@@ -29,7 +28,7 @@ export const coreMigration: Migration = {
       .execute();
     await db.schema
       .createTable('people')
-      .addColumn('pk', pkType, (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('workspace_pk', 'integer', (c) => c.notNull())
       .addColumn('cio_id', 'text', (c) => c.notNull())
       .addColumn('id', 'text')
@@ -54,7 +53,7 @@ export const coreMigration: Migration = {
 
     await db.schema
       .createTable('events')
-      .addColumn('pk', pkType, (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('workspace_pk', 'integer', (c) => c.notNull())
       .addColumn('person_pk', 'integer')
       .addColumn('anonymous_id', 'text')
@@ -77,7 +76,7 @@ export const coreMigration: Migration = {
 
     await db.schema
       .createTable('activities')
-      .addColumn('pk', pkType, (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('workspace_pk', 'integer', (c) => c.notNull())
       .addColumn('person_pk', 'integer', (c) => c.notNull())
       .addColumn('type', 'text', (c) => c.notNull())
@@ -135,7 +134,7 @@ export const coreMigration: Migration = {
 
     await db.schema
       .createTable('integration_log')
-      .addColumn('pk', pkType, (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('workspace_pk', 'integer', (c) => c.notNull())
       .addColumn('ts', 'bigint', (c) => c.notNull())
       .addColumn('surface', 'text', (c) => c.notNull())

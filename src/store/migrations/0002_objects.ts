@@ -1,11 +1,12 @@
 import type { Kysely, Migration } from 'kysely';
+import { pkType, primaryKey } from './dialect.js';
 
 /** Objects (Segment groups), their relationships with people, and relationships waiting for an anonymous id's person. */
 export const objectsMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('objects')
-      .addColumn('pk', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('workspace_pk', 'integer', (c) => c.notNull())
       .addColumn('object_type_id', 'text', (c) => c.notNull())
       .addColumn('object_id', 'text', (c) => c.notNull())

@@ -1,11 +1,12 @@
 import type { Kysely, Migration } from 'kysely';
+import { pkType, primaryKey } from './dialect.js';
 
 /** The job queue (recurring housekeeping such as retention), and the indexes that make the integration log readable. */
 export const jobsMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('jobs')
-      .addColumn('pk', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('pk', pkType(db), primaryKey(db))
       .addColumn('kind', 'text', (c) => c.notNull())
       .addColumn('run_at', 'bigint', (c) => c.notNull())
       .addColumn('payload', 'text', (c) => c.notNull())

@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { isPostgres } from './dialect.js';
 import { coreMigration } from './0001_core.js';
 import { objectsMigration } from './0002_objects.js';
 import { jobsMigration } from './0003_jobs.js';
@@ -20,7 +21,13 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings the schema up to date; safe to run at every start and from several processes. */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider, allowUnorderedMigrations: true }).migrateToLatest();
+  // On PostgreSQL the migration tables live in the connection's schema, so databases that hold several Roster
+  // schemas (one per tenant or test run) keep separate migration histories.
+  const migrationTableSchema = isPostgres(db)
+    ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+    : undefined;
+  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true, migrationTableSchema });
+  const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error)
     throw error instanceof Error ? error : new Error(`migration failed: ${failed?.migrationName ?? String(error)}`);

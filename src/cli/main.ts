@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { copyCommand } from './copy.js';
 import { logCommand } from './log.js';
+import { migrateCommand } from './migrate.js';
 import { serve } from './serve.js';
 import { workspaceCommands } from './workspace.js';
 
@@ -13,5 +15,7 @@ export function buildCli(): Command {
     .action(async () => serve(loadConfig()));
   workspaceCommands(program);
   logCommand(program);
+  migrateCommand(program);
+  copyCommand(program);
   return program;
 }

@@ -55,17 +55,26 @@ function openConnection(file: string, readonly: boolean, autoCheckpoint = true):
   return db;
 }
 
-/**
- * Opens (creating if needed) the SQLite store in `dataDir` and runs migrations. With `backgroundCheckpoints` (the
- * server) WAL checkpoints run in a worker thread rather than inside the writer's commits.
- */
-export async function openSqliteStore(dataDir: string, opts: { backgroundCheckpoints?: boolean } = {}): Promise<Store> {
+/** How a store is opened. */
+export interface OpenOptions {
+  /** The server: WAL checkpoints run in a worker thread rather than inside the writer's commits. */
+  backgroundCheckpoints?: boolean;
+  /** Run migrations on open (default true); `roster migrate` runs them itself to report what ran. */
+  migrate?: boolean;
+}
+
+/** Opens (creating if needed) the SQLite store in `dataDir` (its `roster.sqlite`) and runs migrations. */
+export async function openSqliteStore(dataDir: string, opts: OpenOptions = {}): Promise<Store> {
   mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, 'roster.sqlite');
+  return openSqliteFile(join(dataDir, 'roster.sqlite'), opts);
+}
+
+/** Opens (creating if needed) a SQLite store file, wherever it is and whatever its name, and runs migrations. */
+export async function openSqliteFile(file: string, opts: OpenOptions = {}): Promise<Store> {
   const writeConn = openConnection(file, false, !opts.backgroundCheckpoints);
   const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(file) : null;
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writeConn) }) });
-  await migrateToLatest(writer as Kysely<unknown>);
+  if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
   const reader = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, true)) }),
   });
@@ -89,11 +98,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes
  * may start at once). The writer pool is small: one process writes through one ingest writer.
  */
-export async function openPostgresStore(url: string): Promise<Store> {
+export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
   const writer = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }) }),
   });
-  await migrateToLatest(writer as Kysely<unknown>);
+  if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
   const reader = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }) }),
   });
@@ -110,9 +119,6 @@ export async function openPostgresStore(url: string): Promise<Store> {
 }
 
 /** The store the configuration names: PostgreSQL when `databaseUrl` is set, else the SQLite file in `dataDir`. */
-export function openStore(
-  config: { dataDir: string; databaseUrl?: string },
-  opts: { backgroundCheckpoints?: boolean } = {},
-): Promise<Store> {
-  return config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(config.dataDir, opts);
+export function openStore(config: { dataDir: string; databaseUrl?: string }, opts: OpenOptions = {}): Promise<Store> {
+  return config.databaseUrl ? openPostgresStore(config.databaseUrl, opts) : openSqliteStore(config.dataDir, opts);
 }

@@ -18,7 +18,12 @@ export function sameHash(a: string, b: string): boolean {
 /** The master key that encrypts secrets kept for reuse (the webhook HMAC secret): env, else a 0600 key file. */
 export function loadMasterKey(dataDir: string): Buffer {
   const fromEnv = process.env.ROSTER_SECRET_KEY;
-  if (fromEnv) return createHash('sha256').update(fromEnv).digest();
+  // 64 hex digits are the key itself (the form of secret.key, so a data dir's key can move into the environment);
+  // any other passphrase is hashed to 32 bytes.
+  if (fromEnv)
+    return /^[0-9a-f]{64}$/i.test(fromEnv)
+      ? Buffer.from(fromEnv, 'hex')
+      : createHash('sha256').update(fromEnv).digest();
   const file = join(dataDir, 'secret.key');
   if (!existsSync(file)) {
     writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });

@@ -19,8 +19,14 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Brings the schema up to date; safe to run at every start and from several processes. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+/** The newest migration's name: the schema version a store is at once migrated. */
+export const latestMigration = Object.keys(migrations).at(-1)!;
+
+/**
+ * Brings the schema up to date; safe to run at every start and from several processes. Returns the names of the
+ * migrations this call ran, oldest first (none when the schema was already up to date).
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   // On PostgreSQL the migration tables live in the connection's schema, so databases that hold several Roster
   // schemas (one per tenant or test run) keep separate migration histories.
   const migrationTableSchema = isPostgres(db)
@@ -31,4 +37,5 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
   const failed = results?.find((r) => r.status === 'Error');
   if (error)
     throw error instanceof Error ? error : new Error(`migration failed: ${failed?.migrationName ?? String(error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

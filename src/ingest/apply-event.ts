@@ -1,6 +1,5 @@
 import type { EventPayload } from '../domain/events.js';
 import { describeReference, type Reference } from '../domain/identifiers.js';
-import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { eventsStore } from '../store/events.js';
 import { peopleStore } from '../store/people.js';
 import type { Db } from '../store/types.js';
@@ -8,6 +7,7 @@ import type { CallContext, Outcome } from './commands.js';
 import {
   dropIfSuppressed,
   createFromReference,
+  linkedPerson,
   logOutcome,
   personNotFound,
   suppressionKeyOf,
@@ -49,6 +49,6 @@ export async function applyAnonymousEvent(
   anonymousId: string | null,
   event: EventPayload,
 ): Promise<Outcome> {
-  const owner = anonymousId === null ? null : await anonymousIdsStore.ownerOf(db, ctx.ws.pk, anonymousId);
+  const owner = anonymousId === null ? null : await linkedPerson(db, ctx.ws.pk, anonymousId);
   return store(db, ctx, owner === null ? { anonymousId } : { personPk: owner }, event, anonymousId);
 }

@@ -82,7 +82,7 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
   }
 
   if (p.anonymousId !== undefined) {
-    const owner = await anonymousIdsStore.ownerOf(db, ws.pk, p.anonymousId);
+    const owner = await anonymousIdsStore.ownerOrLock(db, ws.pk, p.anonymousId);
     if (owner === null) {
       await anonymousIdsStore.link(db, ws.pk, p.anonymousId, person.pk, ctx.receivedAt);
       const moved = await eventsStore.adoptAnonymous(db, ws.pk, p.anonymousId, person.pk);

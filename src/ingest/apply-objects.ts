@@ -10,7 +10,6 @@ import {
   type PersonRelationships,
 } from '../domain/objects.js';
 import { activitiesStore } from '../store/activities.js';
-import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { objectsStore, type ObjectRecord } from '../store/objects.js';
 import { peopleStore, type PersonRecord } from '../store/people.js';
 import { relationshipsStore } from '../store/relationships.js';
@@ -19,6 +18,7 @@ import type { CallContext, Command, Outcome } from './commands.js';
 import {
   createFromReference,
   dropIfSuppressed,
+  linkedPerson,
   logOutcome,
   personNotFound,
   suppressionKeyOf,
@@ -56,7 +56,7 @@ async function resolveLink(
 ): Promise<{ target: Target } | { outcome: Outcome }> {
   const { ws } = ctx;
   if ('anonymousId' in link) {
-    const owner = await anonymousIdsStore.ownerOf(db, ws.pk, link.anonymousId);
+    const owner = await linkedPerson(db, ws.pk, link.anonymousId);
     return { target: owner === null ? { anonymousId: link.anonymousId } : { personPk: owner } };
   }
   const { ref } = link;

@@ -2,10 +2,11 @@ import { normalizeEmail, type Reference } from '../domain/identifiers.js';
 import { describeReference } from '../domain/identifiers.js';
 import { RosterError } from '../domain/errors.js';
 import { activitiesStore } from '../store/activities.js';
+import { anonymousIdsStore } from '../store/anonymous-ids.js';
 import { integrationLogStore } from '../store/integration-log.js';
 import { newCioId, peopleStore, type PersonRecord } from '../store/people.js';
 import { suppressionsStore, type SuppressionKey } from '../store/suppressions.js';
-import type { Db } from '../store/types.js';
+import { lockRows, type Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
 
 /** The suppression key an id or email reference stands for (cio_id references have none). */
@@ -13,6 +14,20 @@ export function suppressionKeyOf(ref: Reference): SuppressionKey | null {
   if (ref.kind === 'id') return { kind: 'id', value: ref.value };
   if (ref.kind === 'email') return { kind: 'email', value: ref.key };
   return null;
+}
+
+/**
+ * The person an anonymous id is linked to, or null. On PostgreSQL their row is locked first, as every other write to a
+ * person locks it: a delete or merge of that person running at the same time either waits for this call, or has
+ * already moved or removed the link, so nothing is written for (or lost with) a person who is gone. An id linked to
+ * no one is locked instead (ownerOrLock), so an identify linking it at the same time adopts what is stored under it.
+ */
+export async function linkedPerson(db: Db, workspacePk: number, anonymousId: string): Promise<number | null> {
+  for (;;) {
+    const owner = await anonymousIdsStore.ownerOrLock(db, workspacePk, anonymousId);
+    if (owner === null || !lockRows(db) || (await peopleStore.lockByPk(db, owner))) return owner;
+    // Deleted or merged away while this waited for the lock: the link is gone or now names the primary.
+  }
 }
 
 /** Checks the keys against the suppression list; when one is suppressed, logs the drop and returns its outcome. */

@@ -2,6 +2,7 @@ import { RosterError } from '../domain/errors.js';
 import { isRetryableConflict, type Db } from '../store/types.js';
 import { applyCommand } from './apply.js';
 import type { CallContext, Command, Outcome } from './commands.js';
+import { lockNamedPeople } from './lock-order.js';
 
 interface Pending {
   ctx: CallContext;
@@ -56,7 +57,10 @@ export class Writer {
   private async applyAlone(p: Pending): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => applyOne(trx, p));
+        return await this.db.transaction().execute(async (trx) => {
+          await lockNamedPeople(trx, [p]);
+          return applyOne(trx, p);
+        });
       } catch (err) {
         if (attempt >= maxAttempts || !isRetryableConflict(err)) throw err;
       }
@@ -70,6 +74,7 @@ export class Writer {
       try {
         const outcomes = await this.db.transaction().execute(async (trx) => {
           const results: Outcome[] = [];
+          await lockNamedPeople(trx, batch);
           for (const p of batch) results.push(await applyOne(trx, p));
           return results;
         });

@@ -58,12 +58,62 @@ export function toPersonRecord(row: Selectable<PeopleTable>): PersonRecord {
 /** The identifiers of a person, as the identify decision table reads them. */
 export const identityOf = (p: PersonRecord): PersonIdentity => ({ pk: p.pk, id: p.id, emailKey: p.emailKey });
 
+/** Identifiers that name people: ids, normalised emails (email_or_id workspaces), cio_ids, linked anonymous ids. */
+export interface PeopleKeys {
+  ids: string[];
+  emailKeys: string[];
+  cioIds: string[];
+  anonymousIds: string[];
+}
+
 /** People queries and writes: the one place for people SQL. */
 export const peopleStore = {
   async findByRef(db: Db, workspacePk: number, ref: Reference): Promise<PersonRecord | null> {
     const value = ref.kind === 'email' ? ref.key : ref.value;
     const row = await (lockRows(db) ? findForUpdate : findBy)[ref.kind].first(db, [workspacePk, value]);
     return row ? toPersonRecord(row) : null;
+  },
+
+  /** Locks (PostgreSQL) the people holding any of the keys, in pk order, until the transaction ends. */
+  async lockInOrder(db: Db, workspacePk: number, keys: PeopleKeys): Promise<void> {
+    const ids = [...new Set(keys.ids)];
+    const emailKeys = [...new Set(keys.emailKeys)];
+    const cioIds = [...new Set(keys.cioIds)];
+    const anonymousIds = [...new Set(keys.anonymousIds)];
+    if (ids.length + emailKeys.length + cioIds.length + anonymousIds.length === 0) return;
+    await db
+      .selectFrom('people')
+      .select('pk')
+      .where('workspace_pk', '=', workspacePk)
+      .where((eb) =>
+        eb.or([
+          ...(ids.length ? [eb('id', 'in', ids)] : []),
+          ...(emailKeys.length ? [eb('email_key', 'in', emailKeys)] : []),
+          ...(cioIds.length ? [eb('cio_id', 'in', cioIds)] : []),
+          ...(anonymousIds.length
+            ? [
+                eb(
+                  'pk',
+                  'in',
+                  eb
+                    .selectFrom('anonymous_ids')
+                    .select('person_pk')
+                    .where('workspace_pk', '=', workspacePk)
+                    .where('anonymous_id', 'in', anonymousIds),
+                ),
+              ]
+            : []),
+        ]),
+      )
+      .orderBy('pk')
+      .forUpdate()
+      .execute();
+  },
+
+  /** Locks the person's row until the transaction ends (PostgreSQL); false when they are gone. */
+  async lockByPk(db: Db, pk: number): Promise<boolean> {
+    const row = await db.selectFrom('people').select('pk').where('pk', '=', pk).forUpdate().executeTakeFirst();
+    return row !== undefined;
   },
 
   async findByPk(db: Db, pk: number): Promise<PersonRecord | null> {

@@ -33,6 +33,17 @@ function addNamed(keys: PeopleKeys, ctx: CallContext, cmd: Command): void {
       addRef(keys, cmd.primary);
       addRef(keys, cmd.secondary);
       return;
+    case 'alias':
+      addRef(keys, cmd.userRef);
+      // previousId is read by its shape when applied; as an id it names the person most aliases merge away.
+      keys.ids.push(cmd.previousId);
+      return;
+    case 'object_identify':
+      for (const r of cmd.relationships) if ('ref' in r.person) addRef(keys, r.person.ref);
+      return;
+    case 'relationships':
+      for (const pair of cmd.pairs) if ('ref' in pair.person) addRef(keys, pair.person.ref);
+      return;
     case 'segment_message':
       for (const c of cmd.commands) addNamed(keys, ctx, c);
       return;

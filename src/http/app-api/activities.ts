@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fail } from '../../domain/errors.js';
+import { parseLimit } from './query.js';
 import { parseCallTimestamp } from '../../domain/timestamps.js';
 import { workspaceActivities } from '../../queries/integration-log.js';
 import { integrationLogStore } from '../../store/integration-log.js';
@@ -11,14 +12,6 @@ const dayMs = 86_400_000;
 function single(raw: unknown, name: string): string | undefined {
   if (raw === undefined || typeof raw === 'string') return raw;
   throw fail('invalid_query', `${name}: give it once.`, name);
-}
-
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 100)
-    throw fail('invalid_query', 'limit: a whole number from 1 to 100.', 'limit');
-  return n;
 }
 
 function parseType(raw: string | undefined): string | undefined {
@@ -50,7 +43,7 @@ export function workspaceActivityRoutes(app: FastifyInstance, db: Db) {
     async (request) => {
       const q = request.query;
       return workspaceActivities(db, request.workspace.pk, {
-        limit: parseLimit(single(q.limit, 'limit')),
+        limit: parseLimit(single(q.limit, 'limit'), 100, 50),
         start: single(q.start, 'start') || undefined,
         type: parseType(single(q.type, 'type')),
       });

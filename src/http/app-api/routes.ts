@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { fail, RosterError } from '../../domain/errors.js';
 import { isValidEmail, normalizeEmail, parseTypedReference } from '../../domain/identifiers.js';
 import type { WorkspaceRecord } from '../../store/workspaces.js';
+import { parseLimit } from './query.js';
 import { personActivities } from '../../queries/activity-feed.js';
 import { workspaceActivityRoutes } from './activities.js';
 import { customerView } from '../../queries/customer-view.js';
@@ -37,14 +38,6 @@ async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 
   const person = await peopleStore.findByRef(db, ws.pk, ref);
   if (!person) throw new RosterError('person_not_found', 'The customer_id does not exist.');
   return person;
-}
-
-function parseLimit(raw: unknown, max: number, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw fail('invalid_query', `limit: a whole number from 1 to ${max}.`, 'limit');
-  return n;
 }
 
 /** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */

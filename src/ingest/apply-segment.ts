@@ -14,7 +14,7 @@ type ApplyFn = (db: Db, ctx: CallContext, cmd: Command) => Promise<Outcome>;
  * A message that is a single event whose id is its messageId is deduplicated by the events' own unique event id
  * (forever, not just 7 days), so it need not be remembered separately: one write less for most Segment traffic.
  */
-function dedupedByEventId(cmd: Extract<Command, { kind: 'segment_message' }>): boolean {
+export function dedupedByEventId(cmd: Extract<Command, { kind: 'segment_message' }>): boolean {
   const [only, ...rest] = cmd.commands;
   return (
     rest.length === 0 &&

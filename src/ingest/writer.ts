@@ -2,7 +2,9 @@ import { RosterError } from '../domain/errors.js';
 import { isRetryableConflict, type Db } from '../store/types.js';
 import { applyCommand } from './apply.js';
 import type { CallContext, Command, Outcome } from './commands.js';
-import { lockNamedPeople } from './lock-order.js';
+import { deferrable, possibleCreates, prefetch } from './batch.js';
+import { peopleStore } from '../store/people.js';
+import { attachUnit, detachUnit, UnitOfWork } from '../store/unit-of-work.js';
 
 interface Pending {
   ctx: CallContext;
@@ -58,7 +60,7 @@ export class Writer {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction().execute(async (trx) => {
-          await lockNamedPeople(trx, [p]);
+          await prefetch(trx, [p]);
           return applyOne(trx, p);
         });
       } catch (err) {
@@ -72,12 +74,7 @@ export class Writer {
       const batch = this.queue.splice(0, this.maxBatch);
       const started = performance.now();
       try {
-        const outcomes = await this.db.transaction().execute(async (trx) => {
-          const results: Outcome[] = [];
-          await lockNamedPeople(trx, batch);
-          for (const p of batch) results.push(await applyOne(trx, p));
-          return results;
-        });
+        const outcomes = await this.db.transaction().execute((trx) => applyBatch(trx, batch));
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
       } catch {
         for (const p of batch) {
@@ -97,6 +94,35 @@ export class Writer {
 // A command that lost a race to another process (its identifier was just taken) is re-run: the re-run sees the
 // winner's row and applies the identity rules to it.
 const maxAttempts = 5;
+
+/**
+ * A batch in one transaction through a unit of work: everyone it names read in one query, identifies and events
+ * applied in memory and written in a few multi-row statements at the end. Any other command is applied directly,
+ * after what the unit holds is written and with the unit set aside.
+ */
+async function applyBatch(trx: Db, batch: Pending[]): Promise<Outcome[]> {
+  const unit = new UnitOfWork(trx, peopleStore.writeUnit, possibleCreates(batch));
+  attachUnit(unit);
+  try {
+    await prefetch(trx, batch);
+    const results: Outcome[] = [];
+    for (const p of batch) {
+      if (deferrable(p.cmd)) {
+        results.push(await applyOne(trx, p));
+        continue;
+      }
+      await unit.flush();
+      detachUnit(unit);
+      results.push(await applyOne(trx, p));
+      unit.forget();
+      attachUnit(unit);
+    }
+    await unit.flush();
+    return results;
+  } finally {
+    detachUnit(unit);
+  }
+}
 
 async function applyOne(trx: Db, p: Pending): Promise<Outcome> {
   try {

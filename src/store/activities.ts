@@ -1,5 +1,6 @@
 import { PreparedQuery } from './prepared.js';
 import type { Db } from './types.js';
+import { unitOf } from './unit-of-work.js';
 
 // On every identify that changes something: compiled once. Parameters in column order.
 const insertActivity = new PreparedQuery((db) =>
@@ -29,7 +30,10 @@ export const activitiesStore = {
     ts: number,
     name: string | null = null,
   ): Promise<void> {
-    await insertActivity.run(db, [workspacePk, personPk, type, name, JSON.stringify(data), ts]);
+    const row = [workspacePk, personPk, type, name, JSON.stringify(data), ts];
+    const unit = unitOf(db);
+    if (unit) unit.addActivity(row);
+    else await insertActivity.run(db, row);
   },
 
   async moveToPerson(db: Db, workspacePk: number, fromPk: number, toPk: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { EventPayload } from '../domain/events.js';
 import { PreparedQuery } from './prepared.js';
 import type { Db } from './types.js';
+import { unitOf } from './unit-of-work.js';
 
 // Every event: compiled once. Parameters in column order; a repeated event id is dropped by the unique index.
 const insertEvent = new PreparedQuery((db) =>
@@ -31,7 +32,7 @@ export const eventsStore = {
     e: EventPayload,
     now: number,
   ): Promise<boolean> {
-    const result = await insertEvent.run(db, [
+    const row = [
       workspacePk,
       'personPk' in owner ? owner.personPk : null,
       'anonymousId' in owner ? owner.anonymousId : null,
@@ -42,17 +43,46 @@ export const eventsStore = {
       e.timestamp ?? now,
       now,
       0,
-    ]);
+    ];
+    const unit = unitOf(db);
+    if (unit) {
+      if (e.eventId !== undefined) {
+        if (await eventsStore.exists(db, workspacePk, e.eventId)) return false;
+        unit.rememberEvent(workspacePk, e.eventId, true);
+      }
+      // Stored at flush; a concurrent process storing the same id first makes this row a dropped duplicate.
+      unit.addEvent(row);
+      return true;
+    }
+    const result = await insertEvent.run(db, row);
     return Number(result.numAffectedRows ?? 0n) > 0;
   },
 
+  /** Reads which of the event ids are stored into the transaction's unit of work, in one query. */
+  async prefetch(db: Db, workspacePk: number, eventIds: string[]): Promise<void> {
+    const unit = unitOf(db);
+    if (!unit || eventIds.length === 0) return;
+    const rows = await db
+      .selectFrom('events')
+      .select('event_id')
+      .where('workspace_pk', '=', workspacePk)
+      .where('event_id', 'in', [...new Set(eventIds)])
+      .execute();
+    for (const id of eventIds) unit.rememberEvent(workspacePk, id, false);
+    for (const r of rows) if (r.event_id !== null) unit.rememberEvent(workspacePk, r.event_id, true);
+  },
+
   async exists(db: Db, workspacePk: number, eventId: string): Promise<boolean> {
+    const unit = unitOf(db);
+    const known = unit?.eventSeen(workspacePk, eventId);
+    if (known !== undefined) return known;
     const row = await db
       .selectFrom('events')
       .select('pk')
       .where('workspace_pk', '=', workspacePk)
       .where('event_id', '=', eventId)
       .executeTakeFirst();
+    unit?.rememberEvent(workspacePk, eventId, row !== undefined);
     return row !== undefined;
   },
 

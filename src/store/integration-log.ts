@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import { intendedDrops } from '../domain/outcomes.js';
 import type { IntegrationLogTable } from './schema.js';
 import type { Db } from './types.js';
+import { unitOf } from './unit-of-work.js';
 
 /** One call that was dropped or failed a rule, as the workspace's integration log keeps it. */
 export interface IntegrationLogEntry {
@@ -18,6 +19,12 @@ export type IntegrationLogRow = Selectable<IntegrationLogTable>;
 /** The workspace's integration log: what was dropped or refused, and why. */
 export const integrationLogStore = {
   async record(db: Db, workspacePk: number, e: IntegrationLogEntry, now: number): Promise<void> {
+    const unit = unitOf(db);
+    if (unit) {
+      // Column order of logTable.
+      unit.addLog([workspacePk, now, e.surface, e.messageId ?? null, e.reference ?? null, e.outcome, e.reason]);
+      return;
+    }
     await db
       .insertInto('integration_log')
       .values({

@@ -5,7 +5,10 @@ import { normalizeEmail, type Reference } from '../domain/identifiers.js';
 import type { PersonIdentity } from '../domain/identify.js';
 import type { PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
-import { lockRows, type Db } from './types.js';
+import { lockRows, onPostgres, type Db } from './types.js';
+import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
+import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
+import { CompiledQuery } from 'kysely';
 
 /** A person as the services see it. */
 export interface PersonRecord {
@@ -70,44 +73,49 @@ export interface PeopleKeys {
 export const peopleStore = {
   async findByRef(db: Db, workspacePk: number, ref: Reference): Promise<PersonRecord | null> {
     const value = ref.kind === 'email' ? ref.key : ref.value;
+    const unit = unitOf(db);
+    const known = unit?.person(workspacePk, ref.kind, value);
+    if (known !== undefined) return known;
     const row = await (lockRows(db) ? findForUpdate : findBy)[ref.kind].first(db, [workspacePk, value]);
-    return row ? toPersonRecord(row) : null;
+    if (!unit) return row ? toPersonRecord(row) : null;
+    if (!row) {
+      unit.rememberAbsent(workspacePk, ref.kind, value);
+      return null;
+    }
+    const person = unit.current(toPersonRecord(row));
+    unit.remember(person);
+    return person;
   },
 
-  /** Locks (PostgreSQL) the people holding any of the keys, in pk order, until the transaction ends. */
-  async lockInOrder(db: Db, workspacePk: number, keys: PeopleKeys): Promise<void> {
+  /**
+   * Reads (and on PostgreSQL locks, in pk order) everyone holding one of the keys, into the transaction's unit of
+   * work, which then also knows which of the keys no one holds. One query for a whole batch.
+   */
+  async prefetch(db: Db, workspacePk: number, keys: PeopleKeys): Promise<void> {
+    const unit = unitOf(db);
     const ids = [...new Set(keys.ids)];
     const emailKeys = [...new Set(keys.emailKeys)];
     const cioIds = [...new Set(keys.cioIds)];
     const anonymousIds = [...new Set(keys.anonymousIds)];
     if (ids.length + emailKeys.length + cioIds.length + anonymousIds.length === 0) return;
-    await db
-      .selectFrom('people')
-      .select('pk')
-      .where('workspace_pk', '=', workspacePk)
-      .where((eb) =>
-        eb.or([
-          ...(ids.length ? [eb('id', 'in', ids)] : []),
-          ...(emailKeys.length ? [eb('email_key', 'in', emailKeys)] : []),
-          ...(cioIds.length ? [eb('cio_id', 'in', cioIds)] : []),
-          ...(anonymousIds.length
-            ? [
-                eb(
-                  'pk',
-                  'in',
-                  eb
-                    .selectFrom('anonymous_ids')
-                    .select('person_pk')
-                    .where('workspace_pk', '=', workspacePk)
-                    .where('anonymous_id', 'in', anonymousIds),
-                ),
-              ]
-            : []),
-        ]),
-      )
-      .orderBy('pk')
-      .forUpdate()
-      .execute();
+    // PostgreSQL: one statement, so the rows are locked in one pk order. SQLite (no locks): one query per kind of key,
+    // since it answers an OR of IN lists by scanning the workspace.
+    const rows = lockRows(db)
+      ? await peopleHolding(db, workspacePk, { ids, emailKeys, cioIds, anonymousIds }).forUpdate().execute()
+      : [
+          ...(ids.length ? await peopleHolding(db, workspacePk, { ids }).execute() : []),
+          ...(emailKeys.length ? await peopleHolding(db, workspacePk, { emailKeys }).execute() : []),
+          ...(cioIds.length ? await peopleHolding(db, workspacePk, { cioIds }).execute() : []),
+          ...(anonymousIds.length ? await peopleHolding(db, workspacePk, { anonymousIds }).execute() : []),
+        ];
+    if (!unit) return;
+    for (const row of rows) unit.remember(unit.current(toPersonRecord(row)));
+    const absent = (kind: PersonKeyKind, values: string[]) => {
+      for (const v of values) unit.rememberAbsent(workspacePk, kind, v);
+    };
+    absent('id', ids);
+    absent('email', emailKeys);
+    absent('cio_id', cioIds);
   },
 
   /** Locks the person's row until the transaction ends (PostgreSQL); false when they are gone. */
@@ -139,6 +147,8 @@ export const peopleStore = {
   },
 
   async insert(db: Db, p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): Promise<number> {
+    const unit = unitOf(db);
+    if (unit) return unit.create(p, emailNorm);
     const row = toRow(p, emailNorm);
     const result = await insertPerson.first(
       db,
@@ -152,11 +162,34 @@ export const peopleStore = {
    * column is SET, even to the same value, so an attribute change must not touch the identifier indexes.
    */
   async update(db: Db, p: PersonRecord, emailNorm: string | null, before?: PersonRecord): Promise<void> {
-    const row = toRow(p, emailNorm);
-    const old = before ? toRow(before, before.email === null ? null : normalizeEmail(before.email)) : undefined;
-    const changed = personColumns.filter((c) => c !== 'workspace_pk' && c !== 'cio_id' && (!old || old[c] !== row[c]));
-    if (changed.length === 0) return;
-    await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
+    const unit = unitOf(db);
+    if (unit && before) return unit.update(p, emailNorm, before);
+    await writeChangedColumns(db, p, emailNorm, before);
+  },
+
+  /**
+   * Writes a unit of work's people: the new ones in multi-row inserts with the pks the unit gave them, then the
+   * changed ones (PostgreSQL: one UPDATE from column arrays; SQLite: one cached UPDATE each, of changed columns).
+   */
+  async writeUnit(db: Db, created: UnitPerson[], updated: UnitPerson[]): Promise<void> {
+    // Updates first: an identifier a changed person gave up may have been taken by a new one.
+    if (onPostgres(db)) {
+      if (updated.length > 0) {
+        const rows = updated.map((u) => [u.now.pk, ...mutableColumns.map((c) => toRow(u.now, u.emailNorm)[c])]);
+        await db.executeQuery(CompiledQuery.raw(pgBulkUpdate, columnsOf(rows, mutableColumns.length + 1)));
+      }
+    } else {
+      for (const u of updated) await writeChangedColumns(db, u.now, u.emailNorm, u.before ?? undefined);
+    }
+    if (created.length > 0)
+      await bulkInsert(
+        db,
+        peopleTable,
+        created.map((c) => {
+          const row = toRow(c.now, c.emailNorm);
+          return [c.now.pk, ...personColumns.map((col) => row[col])];
+        }),
+      );
   },
 
   /** Removes the person and everything that hangs off them, in the caller's transaction. */
@@ -184,6 +217,69 @@ const personColumns = [
   'created_at_s',
   'updated_at',
 ] as const satisfies readonly (keyof PersonRow)[];
+
+const mutableColumns = personColumns.filter((c) => c !== 'workspace_pk' && c !== 'cio_id');
+const pgTypes: Record<(typeof personColumns)[number], string> = {
+  workspace_pk: 'int',
+  cio_id: 'text',
+  id: 'text',
+  email: 'text',
+  email_norm: 'text',
+  email_key: 'text',
+  attributes: 'text',
+  attribute_ts: 'text',
+  unsubscribed: 'int',
+  created_at_s: 'bigint',
+  updated_at: 'bigint',
+};
+const peopleTable: BulkTable = {
+  table: 'people',
+  columns: ['pk', ...personColumns],
+  pgTypes: ['bigint', ...personColumns.map((c) => pgTypes[c])],
+};
+const pgBulkUpdate =
+  `update people as p set ${mutableColumns.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
+  `from unnest($1::bigint[], ${mutableColumns.map((c, i) => `$${i + 2}::${pgTypes[c]}[]`).join(', ')}) ` +
+  `as v(pk, ${mutableColumns.map((c) => `"${c}"`).join(', ')}) where p.pk = v.pk`;
+
+/** Everyone in the workspace holding one of the keys, in pk order. */
+function peopleHolding(db: Db, workspacePk: number, keys: Partial<PeopleKeys>) {
+  const { ids = [], emailKeys = [], cioIds = [], anonymousIds = [] } = keys;
+  return db
+    .selectFrom('people')
+    .selectAll()
+    .where('workspace_pk', '=', workspacePk)
+    .where((eb) =>
+      eb.or([
+        ...(ids.length ? [eb('id', 'in', ids)] : []),
+        ...(emailKeys.length ? [eb('email_key', 'in', emailKeys)] : []),
+        ...(cioIds.length ? [eb('cio_id', 'in', cioIds)] : []),
+        ...(anonymousIds.length
+          ? [
+              eb(
+                'pk',
+                'in',
+                eb
+                  .selectFrom('anonymous_ids')
+                  .select('person_pk')
+                  .where('workspace_pk', '=', workspacePk)
+                  .where('anonymous_id', 'in', anonymousIds),
+              ),
+            ]
+          : []),
+      ]),
+    )
+    .orderBy('pk');
+}
+
+/** Writes the person's row, setting only the columns that differ from `before` (all when it is missing). */
+async function writeChangedColumns(db: Db, p: PersonRecord, emailNorm: string | null, before?: PersonRecord) {
+  const row = toRow(p, emailNorm);
+  const old = before ? toRow(before, before.email === null ? null : normalizeEmail(before.email)) : undefined;
+  const changed = personColumns.filter((c) => c !== 'workspace_pk' && c !== 'cio_id' && (!old || old[c] !== row[c]));
+  if (changed.length === 0) return;
+  await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
+}
 
 function toRow(p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): PersonRow {
   return {

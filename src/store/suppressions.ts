@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PreparedFamily } from './prepared.js';
 import type { Db } from './types.js';
+import { unitOf } from './unit-of-work.js';
 
 // Checked on every identify, event and device call: compiled once per number of keys (1 to 3).
 const findSuppressed = new PreparedFamily((db, count) =>
@@ -24,10 +25,37 @@ export const suppressionsStore = {
   /** The first of the keys that is suppressed, in one query; null when none is. */
   async anySuppressed(db: Db, workspacePk: number, keys: SuppressionKey[]): Promise<SuppressionKey | null> {
     if (keys.length === 0) return null;
+    const unit = unitOf(db);
+    if (unit) {
+      const unknown = keys.filter((k) => unit.isSuppressed(workspacePk, k.kind, k.value) === undefined);
+      if (unknown.length > 0) await suppressionsStore.prefetch(db, workspacePk, unknown);
+      return keys.find((k) => unit.isSuppressed(workspacePk, k.kind, k.value)) ?? null;
+    }
     const row = await findSuppressed
       .get(String(keys.length))
       .first(db, [workspacePk, ...keys.flatMap((k) => [k.kind, k.value])]);
     return row ? { kind: row.kind, value: row.value } : null;
+  },
+
+  /** Reads which of the keys are suppressed into the transaction's unit of work, in one query. */
+  async prefetch(db: Db, workspacePk: number, keys: SuppressionKey[]): Promise<void> {
+    const unit = unitOf(db);
+    if (!unit || keys.length === 0) return;
+    const ids = [...new Set(keys.filter((k) => k.kind === 'id').map((k) => k.value))];
+    const emails = [...new Set(keys.filter((k) => k.kind === 'email').map((k) => k.value))];
+    const rows = await db
+      .selectFrom('suppressions')
+      .select(['kind', 'value'])
+      .where('workspace_pk', '=', workspacePk)
+      .where((eb) =>
+        eb.or([
+          ...(ids.length ? [eb.and([eb('kind', '=', 'id'), eb('value', 'in', ids)])] : []),
+          ...(emails.length ? [eb.and([eb('kind', '=', 'email'), eb('value', 'in', emails)])] : []),
+        ]),
+      )
+      .execute();
+    for (const k of keys) unit.rememberSuppression(workspacePk, k.kind, k.value, false);
+    for (const r of rows) unit.rememberSuppression(workspacePk, r.kind, r.value, true);
   },
 
   /** Suppresses the keys together: unsuppressing any of them later frees them all. */

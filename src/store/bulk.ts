@@ -1,0 +1,80 @@
+import { CompiledQuery } from 'kysely';
+import { onPostgres, type Db } from './types.js';
+
+/** A table that takes rows many at a time: its columns in order, with their PostgreSQL types (for unnest). */
+export interface BulkTable {
+  table: string;
+  columns: readonly string[];
+  pgTypes: readonly string[];
+  /** Drop rows a unique index already holds (events by event id, remembered message ids). */
+  ignoreDuplicates?: boolean;
+}
+
+// SQLite: multi-row VALUES in a few fixed sizes, so each size's statement is prepared once and cached by its text.
+const sqliteChunks = [256, 64, 16, 4, 1];
+// PostgreSQL: one statement of column arrays takes any number of rows; this bounds the size of one message.
+const pgChunk = 5000;
+
+const quote = (name: string) => `"${name}"`;
+const sqliteText = new Map<string, string>();
+const pgText = new Map<string, string>();
+
+function sqliteInsert(t: BulkTable, rows: number): string {
+  const key = `${t.table}:${rows}`;
+  let text = sqliteText.get(key);
+  if (text === undefined) {
+    const tuple = `(${t.columns.map(() => '?').join(',')})`;
+    text =
+      `insert into ${quote(t.table)} (${t.columns.map(quote).join(',')}) values ` +
+      Array.from({ length: rows }, () => tuple).join(',') +
+      (t.ignoreDuplicates ? ' on conflict do nothing' : '');
+    sqliteText.set(key, text);
+  }
+  return text;
+}
+
+function pgInsert(t: BulkTable): string {
+  let text = pgText.get(t.table);
+  if (text === undefined) {
+    const arrays = t.pgTypes.map((type, i) => `$${i + 1}::${type}[]`).join(',');
+    text =
+      `insert into ${quote(t.table)} (${t.columns.map(quote).join(',')}) select * from unnest(${arrays})` +
+      (t.ignoreDuplicates ? ' on conflict do nothing' : '');
+    pgText.set(t.table, text);
+  }
+  return text;
+}
+
+/** Column arrays of the rows, as PostgreSQL's unnest takes them. */
+export function columnsOf(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < width; c++) columns[c]![r] = row[c];
+  }
+  return columns;
+}
+
+/**
+ * Inserts the rows (each in column order) in as few statements as the dialect allows, in order: on both dialects
+ * rows get ascending keys in the order given, so a person's activity keeps its order.
+ */
+export async function bulkInsert(db: Db, t: BulkTable, rows: readonly (readonly unknown[])[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (onPostgres(db)) {
+    for (let i = 0; i < rows.length; i += pgChunk) {
+      const chunk = rows.slice(i, i + pgChunk);
+      await db.executeQuery(CompiledQuery.raw(pgInsert(t), columnsOf(chunk, t.columns.length)));
+    }
+    return;
+  }
+  let i = 0;
+  for (const size of sqliteChunks) {
+    while (rows.length - i >= size) {
+      const params: unknown[] = [];
+      for (let r = i; r < i + size; r++) for (const v of rows[r]!) params.push(v);
+      await db.executeQuery(CompiledQuery.raw(sqliteInsert(t, size), params));
+      i += size;
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import { sql } from 'kysely';
+import { bulkInsert, type BulkTable } from './bulk.js';
+import type { PersonRecord } from './people.js';
+import { onPostgres, type Db } from './types.js';
+
+/** The identifier kinds a person is found by: id, normalised email (email_or_id workspaces), cio_id. */
+export type PersonKeyKind = 'id' | 'email' | 'cio_id';
+
+const key = (workspacePk: number, kind: string, value: string) => `${workspacePk}\u0000${kind}\u0000${value}`;
+
+/** A person written in this unit: as first read (null when created here) and as they are now. */
+export interface UnitPerson {
+  before: PersonRecord | null;
+  now: PersonRecord;
+  emailNorm: string | null;
+}
+
+/** Writes a unit's people: creations (with their allocated pks) and updates, in one go. */
+export type PeopleFlusher = (db: Db, created: UnitPerson[], updated: UnitPerson[]) => Promise<void>;
+
+export const activityTable: BulkTable = {
+  table: 'activities',
+  columns: ['workspace_pk', 'person_pk', 'type', 'name', 'data', 'ts'],
+  pgTypes: ['int', 'int', 'text', 'text', 'text', 'bigint'],
+};
+export const eventTable: BulkTable = {
+  table: 'events',
+  columns: [
+    'workspace_pk',
+    'person_pk',
+    'anonymous_id',
+    'event_id',
+    'type',
+    'name',
+    'data',
+    'ts',
+    'received_at',
+    'merged',
+  ],
+  pgTypes: ['int', 'int', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'int'],
+  ignoreDuplicates: true,
+};
+export const messageTable: BulkTable = {
+  table: 'segment_messages',
+  columns: ['workspace_pk', 'message_id', 'received_at'],
+  pgTypes: ['int', 'text', 'bigint'],
+  ignoreDuplicates: true,
+};
+export const logTable: BulkTable = {
+  table: 'integration_log',
+  columns: ['workspace_pk', 'ts', 'surface', 'message_id', 'reference', 'outcome', 'reason'],
+  pgTypes: ['int', 'bigint', 'text', 'text', 'text', 'text', 'text'],
+};
+
+/**
+ * A write transaction's unit of work (the writer's group commit): what it has read, and what it will write.
+ *
+ * Reads: people by identifier, suppressed identifiers, seen event ids and Segment message ids, each answered from
+ * memory once read (or prefetched for the whole batch in one query), including "not there". Writes: new and
+ * changed people, activities, events, remembered message ids and integration-log rows are kept and written at
+ * the end in a few multi-row statements, before the commit. Within the transaction the unit is the truth: every
+ * identifier a person takes or gives up is recorded, so a later command of the batch sees it as the database
+ * would. Commands that write any other way (merge, delete, anonymous links, objects) run after `flush()` with the
+ * unit detached, and `forget()` then drops what it read.
+ */
+export class UnitOfWork {
+  private readonly people = new Map<string, PersonRecord | null>();
+  private readonly byPk = new Map<number, PersonRecord>();
+  private readonly suppressed = new Map<string, boolean>();
+  private readonly seenEvents = new Map<string, boolean>();
+  private readonly seenMessages = new Map<string, boolean>();
+  private created = new Map<number, UnitPerson>();
+  private updated = new Map<number, UnitPerson>();
+  private activities: unknown[][] = [];
+  private events: unknown[][] = [];
+  private messages: unknown[][] = [];
+  private log: unknown[][] = [];
+  private pks: number[] = [];
+  private nextSqlitePk: number | null = null;
+
+  constructor(
+    readonly db: Db,
+    private readonly flushPeople: PeopleFlusher,
+    /** How many people this unit may create, at most: PostgreSQL allocates that many keys at once. */
+    private readonly expectedCreates = 16,
+  ) {}
+
+  // ---- people ----
+
+  /** The person holding the identifier, null when known to be no one, undefined when not yet read. */
+  person(workspacePk: number, kind: PersonKeyKind, value: string): PersonRecord | null | undefined {
+    return this.people.get(key(workspacePk, kind, value));
+  }
+
+  /** The unit's version of a person read from the database (it may have changed them since). */
+  current(p: PersonRecord): PersonRecord {
+    return this.byPk.get(p.pk) ?? p;
+  }
+
+  /** Records a person as read, under every identifier they hold. */
+  remember(p: PersonRecord): void {
+    if (this.byPk.has(p.pk)) return;
+    this.byPk.set(p.pk, p);
+    this.setKeys(p);
+  }
+
+  /** Records that no one holds the identifier. */
+  rememberAbsent(workspacePk: number, kind: PersonKeyKind, value: string): void {
+    const k = key(workspacePk, kind, value);
+    if (!this.people.has(k)) this.people.set(k, null);
+  }
+
+  private setKeys(p: PersonRecord): void {
+    this.people.set(key(p.workspacePk, 'cio_id', p.cioId), p);
+    if (p.id !== null) this.people.set(key(p.workspacePk, 'id', p.id), p);
+    if (p.emailKey !== null) this.people.set(key(p.workspacePk, 'email', p.emailKey), p);
+  }
+
+  /** A new person, written at flush; returns the pk it will have. */
+  async create(p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): Promise<number> {
+    const pk = await this.allocatePk();
+    const now = { ...p, pk };
+    this.created.set(pk, { before: null, now, emailNorm });
+    this.byPk.set(pk, now);
+    this.setKeys(now);
+    return pk;
+  }
+
+  /** A changed person, written at flush; identifiers they gave up are free from now on. */
+  update(now: PersonRecord, emailNorm: string | null, before: PersonRecord): void {
+    const old = this.byPk.get(now.pk) ?? before;
+    if (old.id !== null && old.id !== now.id) this.people.set(key(now.workspacePk, 'id', old.id), null);
+    if (old.emailKey !== null && old.emailKey !== now.emailKey)
+      this.people.set(key(now.workspacePk, 'email', old.emailKey), null);
+    this.byPk.set(now.pk, now);
+    this.setKeys(now);
+    const pending = this.created.get(now.pk);
+    if (pending) pending.now = now;
+    else this.updated.set(now.pk, { before: this.updated.get(now.pk)?.before ?? before, now, emailNorm });
+    if (pending) pending.emailNorm = emailNorm;
+  }
+
+  private async allocatePk(): Promise<number> {
+    if (onPostgres(this.db)) {
+      if (this.pks.length === 0) {
+        const n = Math.max(16, this.expectedCreates);
+        const r = await sql<{ pk: number }>`select nextval(pg_get_serial_sequence('people', 'pk'))::int8 as pk
+          from generate_series(1, ${n})`.execute(this.db);
+        this.pks = r.rows.map((row) => Number(row.pk));
+      }
+      return this.pks.shift()!;
+    }
+    // SQLite: the writer holds the write lock for the whole transaction, so the next rowid is ours to hand out.
+    if (this.nextSqlitePk === null) {
+      const r = await sql<{ seq: number | null }>`select max(coalesce((select seq from sqlite_sequence
+        where name = 'people'), 0), coalesce((select max(pk) from people), 0)) as seq`.execute(this.db);
+      this.nextSqlitePk = Number(r.rows[0]?.seq ?? 0) + 1;
+    }
+    return this.nextSqlitePk++;
+  }
+
+  // ---- suppressions, event ids, message ids ----
+
+  /** Whether the identifier is suppressed; undefined when not yet read. */
+  isSuppressed(workspacePk: number, kind: string, value: string): boolean | undefined {
+    return this.suppressed.get(key(workspacePk, kind, value));
+  }
+
+  rememberSuppression(workspacePk: number, kind: string, value: string, suppressed: boolean): void {
+    this.suppressed.set(key(workspacePk, kind, value), suppressed);
+  }
+
+  /** Whether an event with this id is stored (or will be, by this unit); undefined when not yet read. */
+  eventSeen(workspacePk: number, eventId: string): boolean | undefined {
+    return this.seenEvents.get(key(workspacePk, 'e', eventId));
+  }
+
+  rememberEvent(workspacePk: number, eventId: string, seen: boolean): void {
+    this.seenEvents.set(key(workspacePk, 'e', eventId), seen);
+  }
+
+  messageSeen(workspacePk: number, messageId: string): boolean | undefined {
+    return this.seenMessages.get(key(workspacePk, 'm', messageId));
+  }
+
+  rememberMessage(workspacePk: number, messageId: string, seen: boolean): void {
+    this.seenMessages.set(key(workspacePk, 'm', messageId), seen);
+  }
+
+  // ---- rows written at flush ----
+
+  addActivity(row: unknown[]): void {
+    this.activities.push(row);
+  }
+
+  addEvent(row: unknown[]): void {
+    this.events.push(row);
+  }
+
+  addMessage(row: unknown[]): void {
+    this.messages.push(row);
+  }
+
+  addLog(row: unknown[]): void {
+    this.log.push(row);
+  }
+
+  /** Writes everything kept so far: people first (their rows must exist before what points at them). */
+  async flush(): Promise<void> {
+    if (this.created.size + this.updated.size > 0) {
+      const created = [...this.created.values()];
+      const updated = [...this.updated.values()];
+      this.created = new Map();
+      this.updated = new Map();
+      await this.flushPeople(this.db, created, updated);
+    }
+    const { activities, events, messages, log } = this;
+    this.activities = [];
+    this.events = [];
+    this.messages = [];
+    this.log = [];
+    await bulkInsert(this.db, activityTable, activities);
+    await bulkInsert(this.db, eventTable, events);
+    await bulkInsert(this.db, messageTable, messages);
+    await bulkInsert(this.db, logTable, log);
+  }
+
+  /** Drops everything read, after a command that wrote behind the unit's back. */
+  forget(): void {
+    this.people.clear();
+    this.byPk.clear();
+    this.suppressed.clear();
+    this.seenEvents.clear();
+    this.seenMessages.clear();
+    this.nextSqlitePk = null;
+  }
+}
+
+const attached = new WeakMap<Db, UnitOfWork>();
+
+/** The unit of work the transaction's writes go through, if its writer attached one. */
+export const unitOf = (db: Db): UnitOfWork | undefined => attached.get(db);
+
+export function attachUnit(unit: UnitOfWork): void {
+  attached.set(unit.db, unit);
+}
+
+export function detachUnit(unit: UnitOfWork): void {
+  attached.delete(unit.db);
+}

@@ -1,5 +1,5 @@
 import { RosterError } from '../domain/errors.js';
-import { isRetryableConflict, type Db } from '../store/types.js';
+import { isRetryableConflict, onPostgres, type Db } from '../store/types.js';
 import { applyCommand } from './apply.js';
 import type { CallContext, Command, Outcome } from './commands.js';
 import { deferrable, possibleCreates, prefetch } from './batch.js';
@@ -37,7 +37,9 @@ export class Writer {
     private readonly db: Db,
     private readonly options: WriterOptions = {},
   ) {
-    this.maxBatch = options.maxBatch ?? 2000;
+    // PostgreSQL: smaller batches hold their row and identifier locks for less time, and bound how many advisory
+    // locks one transaction takes (two per new person at most; see people.ts lockHolders).
+    this.maxBatch = options.maxBatch ?? (onPostgres(db) ? 250 : 2000);
   }
 
   /** Queues a command; resolves with its outcome once committed. */
@@ -69,14 +71,27 @@ export class Writer {
     }
   }
 
+  /**
+   * The batch in one transaction; null when it failed. One that lost a race to another process (a person it was
+   * creating was just created there) is re-run whole first: the re-run reads the winner's row and applies to it.
+   */
+  private async applyTogether(batch: Pending[]): Promise<Outcome[] | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => applyBatch(trx, batch));
+      } catch (err) {
+        if (attempt >= maxBatchAttempts || !isRetryableConflict(err)) return null;
+      }
+    }
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       const started = performance.now();
-      try {
-        const outcomes = await this.db.transaction().execute((trx) => applyBatch(trx, batch));
-        batch.forEach((p, i) => p.resolve(outcomes[i]!));
-      } catch {
+      const outcomes = await this.applyTogether(batch);
+      if (outcomes) batch.forEach((p, i) => p.resolve(outcomes[i]!));
+      else
         for (const p of batch) {
           try {
             p.resolve(await this.applyAlone(p));
@@ -84,7 +99,6 @@ export class Writer {
             p.reject(err);
           }
         }
-      }
       this.options.onBatch?.(batch.length, performance.now() - started);
     }
     this.draining = null;
@@ -94,6 +108,7 @@ export class Writer {
 // A command that lost a race to another process (its identifier was just taken) is re-run: the re-run sees the
 // winner's row and applies the identity rules to it.
 const maxAttempts = 5;
+const maxBatchAttempts = 3;
 
 /**
  * A batch in one transaction through a unit of work: everyone it names read in one query, identifies and events

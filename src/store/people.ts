@@ -8,7 +8,7 @@ import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { lockRows, onPostgres, type Db } from './types.js';
 import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
 import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 
 /** A person as the services see it. */
 export interface PersonRecord {
@@ -101,7 +101,7 @@ export const peopleStore = {
     // PostgreSQL: one statement, so the rows are locked in one pk order. SQLite (no locks): one query per kind of key,
     // since it answers an OR of IN lists by scanning the workspace.
     const rows = lockRows(db)
-      ? await peopleHolding(db, workspacePk, { ids, emailKeys, cioIds, anonymousIds }).forUpdate().execute()
+      ? await lockHolders(db, workspacePk, { ids, emailKeys, cioIds, anonymousIds })
       : [
           ...(ids.length ? await peopleHolding(db, workspacePk, { ids }).execute() : []),
           ...(emailKeys.length ? await peopleHolding(db, workspacePk, { emailKeys }).execute() : []),
@@ -241,6 +241,37 @@ const pgBulkUpdate =
   `update people as p set ${mutableColumns.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
   `from unnest($1::bigint[], ${mutableColumns.map((c, i) => `$${i + 2}::${pgTypes[c]}[]`).join(', ')}) ` +
   `as v(pk, ${mutableColumns.map((c) => `"${c}"`).join(', ')}) where p.pk = v.pk`;
+
+/**
+ * PostgreSQL: locks everyone holding one of the keys (one statement, pk order), then the ids and emails no one
+ * holds (advisory locks on hash buckets, in bucket order) and reads those again. A process about to create a person
+ * under an id or email holds its bucket until it commits, so another process naming the same new id waits and then
+ * finds the person, instead of creating them too and failing on the unique index (which, batch after batch, could
+ * fail every time). Both lock steps go in one fixed order, rows then buckets, so processes queue instead of
+ * deadlocking.
+ */
+async function lockHolders(db: Db, workspacePk: number, keys: PeopleKeys): Promise<Selectable<PeopleTable>[]> {
+  const rows = await peopleHolding(db, workspacePk, keys).forUpdate().execute();
+  const ids = new Set(keys.ids);
+  const emailKeys = new Set(keys.emailKeys);
+  for (const r of rows) {
+    if (r.id !== null) ids.delete(r.id);
+    if (r.email_key !== null) emailKeys.delete(r.email_key);
+  }
+  if (ids.size + emailKeys.size === 0) return rows;
+  const lockKeys = [...[...ids].map((v) => `id:${v}`), ...[...emailKeys].map((v) => `email:${v}`)];
+  await sql`select pg_advisory_xact_lock(${workspacePk}::int4, b) from (select distinct
+    (hashtextextended(k, 0) & ${identifierBuckets - 1})::int4 as b from unnest(${lockKeys}::text[]) as k
+    order by b offset 0) as buckets`.execute(db);
+  const late = await peopleHolding(db, workspacePk, { ids: [...ids], emailKeys: [...emailKeys] })
+    .forUpdate()
+    .execute();
+  return late.length === 0 ? rows : [...rows, ...late.filter((r) => !rows.some((x) => x.pk === r.pk))];
+}
+
+// Advisory locks per workspace on 2^20 buckets of identifiers: few enough never to fill the lock table's memory
+// (at most one lock per new identifier of a batch), many enough that unrelated identifiers rarely share one.
+const identifierBuckets = 1 << 20;
 
 /** Everyone in the workspace holding one of the keys, in pk order. */
 function peopleHolding(db: Db, workspacePk: number, keys: Partial<PeopleKeys>) {

@@ -61,6 +61,8 @@ function invalid(path: string, message: string): never {
 function scalarText(raw: unknown, path: string): string {
   if (typeof raw === 'string') {
     if (byteLength(raw) > filterLimits.valueBytes) invalid(path, `over ${filterLimits.valueBytes} bytes.`);
+    // PostgreSQL text cannot hold NUL, and no stored value contains it.
+    if (raw.includes('\u0000')) invalid(path, 'contains a NUL character.');
     return raw;
   }
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
@@ -75,6 +77,7 @@ function parseAttribute(raw: unknown, path: string): FilterNode {
   const { field, operator, value, inverse } = raw;
   if (typeof field !== 'string' || field === '' || byteLength(field) > filterLimits.fieldBytes)
     invalid(`${path}.field`, `a name of 1 to ${filterLimits.fieldBytes} bytes.`);
+  if (field.includes('\u0000')) invalid(`${path}.field`, 'contains a NUL character.');
   if (typeof operator !== 'string' || !(attributeOperators as readonly string[]).includes(operator))
     invalid(`${path}.operator`, `one of ${attributeOperators.join(', ')}.`);
   if (inverse !== undefined && typeof inverse !== 'boolean') invalid(`${path}.inverse`, 'true or false.');

@@ -1,3 +1,4 @@
+import { segmentsStore } from '../store/segments.js';
 import { RosterError } from '../domain/errors.js';
 import { describeReference, normalizeEmail, type Reference } from '../domain/identifiers.js';
 import { mergePeople } from '../domain/merge.js';
@@ -32,6 +33,7 @@ export async function applyMerge(
   await anonymousIdsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await relationshipsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await activitiesStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
+  await segmentsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   // The secondary goes first so its identifiers are free for the primary to take.
   await peopleStore.deleteCascade(db, ws.pk, secondary.pk);
   const emailNorm = merged.email === null ? null : normalizeEmail(merged.email);

@@ -86,6 +86,8 @@ describe('parseFilter: refused filters (400 invalid_filter, naming the path)', (
     { title: 'eq with null', filter: attr('a', 'eq', null), field: 'filter.attribute.value' },
     { title: 'eq with an object', filter: attr('a', 'eq', { x: 1 }), field: 'filter.attribute.value' },
     { title: 'value over 1000 bytes', filter: attr('a', 'eq', ofBytes(1001)), field: 'filter.attribute.value' },
+    { title: 'value with NUL', filter: attr('a', 'eq', 'x\u0000'), field: 'filter.attribute.value' },
+    { title: 'field with NUL', filter: attr('a\u0000', 'exists'), field: 'filter.attribute.field' },
     { title: 'in with a string', filter: attr('a', 'in', 'x'), field: 'filter.attribute.value' },
     { title: 'in empty', filter: attr('a', 'in', []), field: 'filter.attribute.value' },
     {

@@ -56,7 +56,8 @@ export function personCsvRow(p: PersonRecord, columns: readonly string[]): strin
  * stays flat however many people there are.
  */
 export function peopleCsv(people: AsyncIterable<PersonRecord>, columns: readonly string[]): Stringifier {
-  const csv = stringify({ record_delimiter: '\r\n', quoted_empty: false });
+  // quote_record_delimiter: a lone \n or \r in a value is quoted too (off by default once record_delimiter is set).
+  const csv = stringify({ record_delimiter: '\r\n', quote_record_delimiter: true, quoted_empty: false });
   async function* rows() {
     yield columns.map(neutraliseFormula);
     for await (const p of people) yield personCsvRow(p, columns);

@@ -396,3 +396,33 @@ describe('roster people export', () => {
     await expect(cli('--filter', 'not json')).rejects.toMatchObject({ code: 2 });
   });
 });
+
+describe('odd input is answered, never a 500', () => {
+  it('huge and malformed ids and cursors', async () => {
+    const big = '999999999999999';
+    const huge = '99999999999999999999999';
+    for (const path of [
+      `/v1/segments/${big}`,
+      `/v1/segments/${huge}`,
+      `/v1/segments/${big}/membership`,
+      `/v1/segments/-1/customer_count`,
+      `/v1/exports/${big}`,
+      `/v1/exports/${huge}/download`,
+      `/v1/exports/1.5`,
+    ]) {
+      const r = await ws.app('GET', path);
+      expect(r.status, path).toBe(404);
+    }
+    const cursor = Buffer.from(`customers:${big}`).toString('base64url');
+    const r = await ws.app('POST', `/v1/customers?start=${cursor}`, { filter: { and: [] } });
+    expect(r.body).toEqual({ identifiers: [], ids: [], next: '' });
+    for (const id of [big, huge]) {
+      const add = await ws.request('POST', `/api/v1/segments/${id}/add_customers`, { ids: ['ann'] });
+      expect(add.status).toBe(404);
+    }
+    const filter = { segment: { id: Number(big) } };
+    expect((await ws.app('POST', '/v1/customers', { filter })).status).toBe(400);
+    expect((await fetch(`${ws.base}/exports/${huge}/file?exp=1&sig=x`)).status).toBe(401);
+    expect((await fetch(`${ws.base}/exports/1/file?exp=${huge}&sig=x`)).status).toBe(401);
+  });
+});

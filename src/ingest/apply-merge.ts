@@ -1,4 +1,3 @@
-import { segmentsStore } from '../store/segments.js';
 import { RosterError } from '../domain/errors.js';
 import { describeReference, normalizeEmail, type Reference } from '../domain/identifiers.js';
 import { mergePeople } from '../domain/merge.js';
@@ -8,6 +7,7 @@ import { devicesStore } from '../store/devices.js';
 import { eventsStore } from '../store/events.js';
 import { peopleStore } from '../store/people.js';
 import { relationshipsStore } from '../store/relationships.js';
+import { segmentsStore } from '../store/segments.js';
 import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
 import { personNotFound } from './people-resolver.js';

@@ -284,6 +284,31 @@ describe('download links', () => {
   });
 });
 
+describe('ROSTER_EXPORT_LINK_TTL_MS', () => {
+  it('a server with a 1-second link lifetime gives links that stop working (403 link_expired)', async () => {
+    const saved = process.env.ROSTER_EXPORT_LINK_TTL_MS;
+    process.env.ROSTER_EXPORT_LINK_TTL_MS = '1000';
+    const short = await startServer().finally(() => {
+      if (saved === undefined) delete process.env.ROSTER_EXPORT_LINK_TTL_MS;
+      else process.env.ROSTER_EXPORT_LINK_TTL_MS = saved;
+    });
+    try {
+      const w = await short.workspace();
+      const done = await exportDone(w, { filters: { and: [] } });
+      const link = (await w.app('GET', `/v1/exports/${done.id}/download`)).body.url as string;
+      expect(Number(new URL(link).searchParams.get('exp'))).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const res = await fetch(link);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({
+        errors: [{ detail: expect.any(String), status: '403', code: 'link_expired' }],
+      });
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe('GET /v1/exports', () => {
   it('lists the workspace’s exports by id, paging with start/next', async () => {
     const w = await server.workspace();
@@ -311,6 +336,12 @@ describe('GET /v1/exports', () => {
 describe('cross-workspace access', () => {
   it("another workspace's key gets 404 for every export endpoint and never the data; no key gets 401", async () => {
     const done = await exportDone(ws, { filters: { and: [] } });
+    const seg = await ws.app('POST', '/v1/segments', { segment: { name: 'mine' } });
+    expectAppError(
+      await other.app('POST', '/v1/exports/customers', { filters: { segment: { id: seg.body.segment.id } } }),
+      400,
+      'invalid_filter',
+    );
     expectAppError(await other.app('GET', `/v1/exports/${done.id}`), 404, 'export_not_found');
     expectAppError(await other.app('GET', `/v1/exports/${done.id}/download`), 404, 'export_not_found');
     expect((await other.app('GET', '/v1/exports')).body.exports.map((e: { id: number }) => e.id)).not.toContain(

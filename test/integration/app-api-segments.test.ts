@@ -234,6 +234,31 @@ describe.each(['email_or_id', 'id_only'] as IdentifierMode[])('manual membership
   });
 });
 
+describe('membership pagination', () => {
+  it('a walk sees every member who was in when it started exactly once, while members are added concurrently', async () => {
+    const w = await server.workspace();
+    const seg = await createSegment(w, { name: 'walk' });
+    const before = Array.from({ length: 25 }, (_, i) => `walk-${String(i).padStart(2, '0')}`);
+    for (const id of before) expect((await w.identify(id, {})).status).toBe(200);
+    expect((await add(w, seg.id, before)).status).toBe(200);
+    const seen: string[] = [];
+    let start = '';
+    for (let n = 0; ; n++) {
+      const late = `late-${n}`;
+      const [r] = await Promise.all([
+        w.app('GET', `/v1/segments/${seg.id}/membership?limit=4${start ? `&start=${start}` : ''}`),
+        w.identify(late, {}).then(() => add(w, seg.id, [late])),
+      ]);
+      expect(r.status).toBe(200);
+      seen.push(...(r.body.ids as string[]));
+      if (r.body.next === '') break;
+      start = r.body.next;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.slice(0, before.length)).toEqual(before);
+  });
+});
+
 describe('id_only workspaces: email names everyone with that address', () => {
   it('adds both people who share an email', async () => {
     const w = await server.workspace({ identifiers: 'id_only' });

@@ -1,4 +1,4 @@
-import { APIClient, IdentifierType, RegionUS } from 'customerio-node';
+import { APIClient, FilterOperator, IdentifierType, RegionUS } from 'customerio-node';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/roster-server.js';
@@ -34,7 +34,9 @@ describe('APIClient', () => {
   });
 
   it('createCustomersExport, getExport until done, downloadExport, then the CSV', async () => {
-    const created = await api.createCustomersExport({ attribute: { field: 'plan', operator: 'eq', value: 'pro' } });
+    const created = await api.createCustomersExport({
+      attribute: { field: 'plan', operator: FilterOperator.Eq, value: 'pro' },
+    });
     expect(created.export).toMatchObject({ id: expect.any(Number), type: 'customers' });
     let exp = created.export;
     for (let i = 0; i < 200 && exp.status === 'pending'; i++) {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { fail, RosterError } from '../../domain/errors.js';
-import { normalizeEmail, parseTypedReference } from '../../domain/identifiers.js';
 import type { IdentifierMode } from '../../domain/workspace.js';
 import { parseSegmentId } from '../app-api/segments.js';
+import { personPksByIdentifiers } from '../../queries/people-by-identifiers.js';
 import { segmentsStore } from '../../store/segments.js';
 import type { Db } from '../../store/types.js';
 
@@ -10,35 +10,6 @@ import type { Db } from '../../store/types.js';
 export const segmentIdsMax = 1000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** The people the ids name, by `id_type`; values that are not valid of that type, or name nobody, are ignored. */
-async function peopleNamed(
-  db: Db,
-  ws: { pk: number; settings: { identifiers: IdentifierMode } },
-  idType: string,
-  ids: unknown[],
-) {
-  if (!['id', 'email', 'cio_id'].includes(idType))
-    throw fail('invalid_identifier', `id_type: "${idType}" is not one of id, email, cio_id.`, 'id_type');
-  const values: string[] = [];
-  for (const raw of ids) {
-    try {
-      // In id_only workspaces email is an attribute, not an identifier: read it as an email all the same.
-      const ref = parseTypedReference(idType, typeof raw === 'number' ? String(raw) : raw, 'email_or_id');
-      values.push(ref.kind === 'email' ? ref.key : ref.value);
-    } catch (err) {
-      if (!(err instanceof RosterError)) throw err;
-    }
-  }
-  if (values.length === 0) return [];
-  let q = db.selectFrom('people').select('pk').where('workspace_pk', '=', ws.pk);
-  if (idType === 'id') q = q.where('id', 'in', values);
-  else if (idType === 'cio_id') q = q.where('cio_id', 'in', values);
-  // email_or_id: the unique email key. id_only: everyone with that address (several people may share it).
-  else if (ws.settings.identifiers === 'email_or_id') q = q.where('email_key', 'in', values.map(normalizeEmail));
-  else q = q.where('email_key', 'is', null).where('email_norm', 'in', values.map(normalizeEmail));
-  return (await q.execute()).map((r) => Number(r.pk));
-}
 
 /** Track API v1: adding people to and removing them from a manual segment (Basic site_id:api_key). */
 export function trackSegmentRoutes(app: FastifyInstance, reader: Db, writer: Db) {
@@ -59,7 +30,10 @@ export function trackSegmentRoutes(app: FastifyInstance, reader: Db, writer: Db)
       const ids = isObject(request.body) ? request.body.ids : undefined;
       if (!Array.isArray(ids) || ids.length === 0 || ids.length > segmentIdsMax)
         throw fail('invalid_body', `ids: an array of 1 to ${segmentIdsMax} identifiers.`, 'ids');
-      const pks = await peopleNamed(reader, ws, request.query.id_type ?? 'id', ids);
+      const idType = request.query.id_type ?? 'id';
+      if (idType !== 'id' && idType !== 'email' && idType !== 'cio_id')
+        throw fail('invalid_identifier', `id_type: "${idType}" is not one of id, email, cio_id.`, 'id_type');
+      const pks = await personPksByIdentifiers(reader, ws, idType, ids);
       if (action === 'add') await segmentsStore.addMembers(writer, ws.pk, segment.pk, pks);
       else await segmentsStore.removeMembers(writer, ws.pk, segment.pk, pks);
       return {};

@@ -1,6 +1,5 @@
 import type { FilterNode } from '../domain/filters.js';
 import { parseFilter } from '../domain/filters.js';
-import type { ExportRecord } from '../store/exports.js';
 import type { PersonRecord } from '../store/people.js';
 import { segmentsStore, type SegmentRecord } from '../store/segments.js';
 import type { Db } from '../store/types.js';
@@ -25,24 +24,6 @@ export function segmentView(s: SegmentRecord) {
     created_at: seconds(s.createdAt),
     updated_at: seconds(s.updatedAt),
     ...(s.type === 'dynamic' ? { filter: s.filter } : {}),
-  };
-}
-
-/** The App API export object (reference/customerio-api.md §4.4). */
-export function exportView(e: ExportRecord) {
-  return {
-    id: e.pk,
-    user_id: null,
-    user_email: null,
-    total: e.status === 'done' ? e.total : 0,
-    deduplicate_id: `${e.pk}:${seconds(e.createdAt)}`,
-    type: e.type,
-    failed: e.status === 'failed',
-    status: e.status,
-    description: e.description,
-    downloads: e.downloads,
-    created_at: seconds(e.createdAt),
-    updated_at: seconds(e.updatedAt),
   };
 }
 

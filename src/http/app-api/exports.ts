@@ -7,7 +7,7 @@ import { byteLength, limits } from '../../domain/limits.js';
 import { customersExportKind } from '../../jobs/exports.js';
 import { prepareFilter } from '../../queries/people-filter.js';
 import { decodePkCursor, pageOf } from '../../queries/pk-cursor.js';
-import { exportView } from '../../queries/segment-view.js';
+import { exportView } from '../../queries/export-view.js';
 import { exportsStore } from '../../store/exports.js';
 import { jobsStore } from '../../store/jobs.js';
 import type { Db } from '../../store/types.js';

@@ -41,6 +41,16 @@ interface Operand {
   exists: Bool;
 }
 
+/** Text as a number when it is numeric text (isNumericText's rule: `-?digits[.digits]`), else NULL. */
+function numberOfText(dialect: FilterContext['dialect'], t: Value): Value {
+  if (dialect === 'postgres') return sql`(case when ${t} ~ '^-?[0-9]+(\\.[0-9]+)?$' then cast(${t} as numeric) end)`;
+  // No regular expressions in SQLite: digits, at most one dot, not at either end, after an optional minus.
+  const digits = (x: Value) => sql`(${x} glob '[0-9]*' and ${x} not glob '*[^0-9.]*' and ${x} not glob '*.*.*'
+    and ${x} not glob '*.')`;
+  return sql`(case when ${digits(t)} or (substr(${t}, 1, 1) = '-' and ${digits(sql`substr(${t}, 2)`)})
+    then cast(${t} as real) end)`;
+}
+
 function attributeOperand(dialect: FilterContext['dialect'], field: string): Operand {
   const attrs = sql.ref('people.attributes');
   if (dialect === 'postgres') {
@@ -49,7 +59,7 @@ function attributeOperand(dialect: FilterContext['dialect'], field: string): Ope
     return {
       text,
       number: sql`(case when jsonb_typeof(${json}) = 'number' then cast(${text} as numeric)
-        when jsonb_typeof(${json}) = 'string' and ${text} ~ '^-?[0-9]+(\\.[0-9]+)?$' then cast(${text} as numeric) end)`,
+        when jsonb_typeof(${json}) = 'string' then ${numberOfText('postgres', text)} end)`,
       exists: sql<SqlBool>`(${json} is not null)`,
     };
   }
@@ -59,19 +69,15 @@ function attributeOperand(dialect: FilterContext['dialect'], field: string): Ope
   // Booleans read back as 1/0 from json_extract: give them the text PostgreSQL's ->> gives.
   const text = sql`(case ${type} when 'true' then 'true' when 'false' then 'false' when 'null' then null
     else cast(${raw} as text) end)`;
-  // The same test as isNumericText: digits, at most one dot, not at either end, an optional leading minus.
-  const digits = (t: Value) => sql`(${t} glob '[0-9]*' and ${t} not glob '*[^0-9.]*' and ${t} not glob '*.*.*'
-    and ${t} not glob '*.')`;
   return {
     text,
     number: sql`(case when ${type} in ('integer', 'real') then ${raw}
-      when ${type} = 'text' and (${digits(raw)} or (substr(${raw}, 1, 1) = '-' and ${digits(sql`substr(${raw}, 2)`)}))
-      then cast(${raw} as real) end)`,
+      when ${type} = 'text' then ${numberOfText('sqlite', raw)} end)`,
     exists: sql<SqlBool>`(${type} is not null)`,
   };
 }
 
-function columnOperand(field: string): Operand {
+function columnOperand(dialect: FilterContext['dialect'], field: string): Operand {
   switch (field) {
     case 'created_at': {
       const col = sql.ref('people.created_at_s');
@@ -88,7 +94,7 @@ function columnOperand(field: string): Operand {
     }
     default: {
       const col = sql.ref(`people.${field}`);
-      return { text: col, number: sql`null`, exists: sql<SqlBool>`(${col} is not null)` };
+      return { text: col, number: numberOfText(dialect, col), exists: sql<SqlBool>`(${col} is not null)` };
     }
   }
 }
@@ -106,7 +112,7 @@ function columnValue(field: string, operator: string, value: string): string {
 
 function compileAttribute(ctx: FilterContext, c: AttributeCondition): Bool {
   const special = isSpecialField(c.field);
-  const operand = special ? columnOperand(c.field) : attributeOperand(ctx.dialect, c.field);
+  const operand = special ? columnOperand(ctx.dialect, c.field) : attributeOperand(ctx.dialect, c.field);
   // Email equality is case-insensitive, as people are found by email.
   const text =
     c.field === 'email' && ['eq', 'neq', 'in'].includes(c.operator) ? sql.ref('people.email_norm') : operand.text;

@@ -102,6 +102,7 @@ describe('POST /v1/customers: each operator', () => {
     { title: 'email exists', filter: attr('email', 'exists'), matches: ['ann', 'bob', 'cat', 'lee'] },
     { title: 'id exists leaves out the lead', filter: attr('id', 'exists'), matches: ['ann', 'bob', 'cat', 'dan'] },
     { title: 'id in', filter: attr('id', 'in', ['ann', 'dan', 'zed']), matches: ['ann', 'dan'] },
+    { title: 'id gt text', filter: attr('id', 'gt', 'bob'), matches: ['cat', 'dan'] },
     { title: 'unsubscribed eq true', filter: attr('unsubscribed', 'eq', 'true'), matches: ['lee'] },
     { title: 'unsubscribed eq 0', filter: attr('unsubscribed', 'eq', 0), matches: ['ann', 'bob', 'cat', 'dan'] },
     { title: 'created_at lt (unix seconds)', filter: attr('created_at', 'lt', 1_500_000_000), matches: ['dan'] },
@@ -132,6 +133,14 @@ describe('POST /v1/customers: each operator', () => {
   ];
   it.each(rows.map((r) => [r.title, r] as const))('%s', async (_t, { filter, matches }) => {
     expect(await search(filter)).toEqual(matches);
+  });
+
+  it('numeric ids compare as numbers with gt/lt (5 < 40 < 300), non-numeric ids never match', async () => {
+    const w = await server.workspace();
+    for (const id of ['5', '40', '300', 'x7']) expect((await w.identify(id, {})).status).toBe(200);
+    const ids = async (filter: unknown) => (await w.app('POST', '/v1/customers', { filter })).body.ids;
+    expect(await ids(attr('id', 'gt', 10))).toEqual(['40', '300']);
+    expect(await ids(attr('id', 'lte', '40'))).toEqual(['5', '40']);
   });
 
   it('answers {identifiers:[{email,id,cio_id}], ids, next}', async () => {

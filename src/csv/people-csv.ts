@@ -15,9 +15,13 @@ export function peopleCsvColumns(attributeKeys: readonly string[]): string[] {
 // what Apple Numbers normalises to them.
 const formulaStart = new Set(['=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']);
 
-/** A text cell that a spreadsheet would run as a formula gets a leading `'`, so it is shown as text. */
+/**
+ * A text cell that a spreadsheet would run as a formula gets a leading `'`, so it is shown as text. A NUL character
+ * (which PostgreSQL text cannot hold, and no spreadsheet shows) becomes U+FFFD.
+ */
 export function neutraliseFormula(cell: string): string {
-  return cell.length > 0 && formulaStart.has(cell[0]!) ? `'${cell}` : cell;
+  const text = cell.includes('\u0000') ? cell.replaceAll('\u0000', '\uFFFD') : cell;
+  return text.length > 0 && formulaStart.has(text[0]!) ? `'${text}` : text;
 }
 
 /** One attribute value as a cell: text as it is (neutralised), anything else as its JSON text. */

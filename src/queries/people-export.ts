@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { peopleCsv, peopleCsvColumns } from '../csv/people-csv.js';
 import type { FilterNode } from '../domain/filters.js';
 import { onPostgres, type Db } from '../store/types.js';
-import { filterContext, matchingPeople } from './people-filter.js';
+import { filterContext, matchingPeople, postgresAttributes } from './people-filter.js';
 
 /** Code-point order, the same on every machine and database. */
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -12,7 +12,7 @@ export async function workspaceAttributeKeys(db: Db, workspacePk: number): Promi
   const { rows } = onPostgres(db)
     ? await sql<{
         key: string;
-      }>`select distinct k as key from people, jsonb_object_keys(cast(people.attributes as jsonb)) k
+      }>`select distinct k as key from people, jsonb_object_keys(${postgresAttributes()}) k
         where people.workspace_pk = ${workspacePk}`.execute(db)
     : await sql<{ key: string }>`select distinct j.key as key from people, json_each(people.attributes) j
         where people.workspace_pk = ${workspacePk}`.execute(db);

@@ -41,6 +41,13 @@ interface Operand {
   exists: Bool;
 }
 
+/**
+ * `people.attributes` as jsonb on PostgreSQL. jsonb refuses the escape \u0000 (a NUL in a stored string), which would
+ * fail the whole query, so it is read as U+FFFD: such a value can still be matched, just not by its NUL.
+ */
+export const postgresAttributes = (column = 'people.attributes'): Value =>
+  sql`cast(replace(${sql.ref(column)}, '\\u0000', '\\ufffd') as jsonb)`;
+
 /** Text as a number when it is numeric text (isNumericText's rule: `-?digits[.digits]`), else NULL. */
 function numberOfText(dialect: FilterContext['dialect'], t: Value): Value {
   if (dialect === 'postgres') return sql`(case when ${t} ~ '^-?[0-9]+(\\.[0-9]+)?$' then cast(${t} as numeric) end)`;
@@ -54,8 +61,9 @@ function numberOfText(dialect: FilterContext['dialect'], t: Value): Value {
 function attributeOperand(dialect: FilterContext['dialect'], field: string): Operand {
   const attrs = sql.ref('people.attributes');
   if (dialect === 'postgres') {
-    const json = sql`(cast(${attrs} as jsonb) -> ${field})`;
-    const text = sql`(cast(${attrs} as jsonb) ->> ${field})`;
+    const doc = postgresAttributes();
+    const json = sql`(${doc} -> ${field})`;
+    const text = sql`(${doc} ->> ${field})`;
     return {
       text,
       number: sql`(case when jsonb_typeof(${json}) = 'number' then cast(${text} as numeric)

@@ -428,6 +428,18 @@ describe('roster people export', () => {
   });
 });
 
+describe('a stored NUL character', () => {
+  it('is exported as U+FFFD, on PostgreSQL too', async () => {
+    const w = await server.workspace();
+    expect((await w.identify('nul-1', { note: '=a\u0000b' })).status).toBe(200);
+    const done = await exportDone(w, { filters: { and: [] } });
+    expect(done.status).toBe('done');
+    const rows = rowsOf((await download(w, done.id)).text);
+    expect(rows[0]).toEqual(['cio_id', 'id', 'email', 'created_at', 'updated_at', 'unsubscribed', 'note']);
+    expect(rows[1]![6]).toBe("'=a\uFFFDb");
+  });
+});
+
 describe('odd input is answered, never a 500', () => {
   it('huge and malformed ids and cursors', async () => {
     const big = '999999999999999';

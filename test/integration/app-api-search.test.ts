@@ -224,6 +224,23 @@ describe('POST /v1/customers: refusals (never a 500)', () => {
   });
 });
 
+describe('a stored NUL character (PostgreSQL jsonb refuses \u0000)', () => {
+  it('does not break searching the workspace', async () => {
+    const w = await server.workspace();
+    expect((await w.identify('nul-1', { note: 'a\u0000b', 'k\u0000': 1 })).status).toBe(200);
+    expect((await w.identify('nul-2', { plan: 'pro' })).status).toBe(200);
+    for (const [filter, ids] of [
+      [attr('note', 'exists'), ['nul-1']],
+      [attr('note', 'starts_with', 'a'), ['nul-1']],
+      [attr('plan', 'eq', 'pro'), ['nul-2']],
+    ] as const) {
+      const r = await w.app('POST', '/v1/customers', { filter });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.ids).toEqual(ids);
+    }
+  });
+});
+
 describe('POST /v1/customers: pagination', () => {
   it('a walk sees everyone who existed when it started exactly once, while people are added concurrently', async () => {
     const w = await server.workspace();

@@ -44,6 +44,8 @@ describe('neutraliseFormula', () => {
     ['', ''],
     ["'already", "'already"],
     ['plain', 'plain'],
+    ['a\u0000b', 'a\uFFFDb'],
+    ['\u0000=', '\uFFFD='],
   ];
   it.each(named(rows, ([cell, out]) => `${show(cell)} → ${show(out)}`))('%s', (_t, [cell, out]) => {
     expect(neutraliseFormula(cell)).toBe(out);

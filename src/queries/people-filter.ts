@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import { fail } from '../domain/errors.js';
 import {
   filterLimits,
@@ -10,7 +10,6 @@ import {
   type FilterNode,
 } from '../domain/filters.js';
 import { normalizeEmail } from '../domain/identifiers.js';
-import type { Selectable } from 'kysely';
 import { toPersonRecord, type PersonRecord } from '../store/people.js';
 import type { PeopleTable } from '../store/schema.js';
 import { onPostgres, type Db } from '../store/types.js';
@@ -185,7 +184,7 @@ export function compilePeopleFilter(node: FilterNode, ctx: FilterContext, depth 
  * Loads every segment the filter names, and those their filters name in turn. With `strict`, a segment that is
  * not the workspace's is a 400 `invalid_filter` (a request naming it); otherwise it is left out and matches nobody.
  */
-export async function filterContext(db: Db, workspacePk: number, node: FilterNode, strict: boolean) {
+export async function filterContext(db: Db, workspacePk: number, node: FilterNode, strict: boolean, path = 'filter') {
   const segments = new Map<number, SegmentDefinition>();
   let pending = segmentIdsOf(node);
   while (pending.length > 0) {
@@ -197,7 +196,7 @@ export async function filterContext(db: Db, workspacePk: number, node: FilterNod
       .execute();
     if (strict && rows.length < pending.length) {
       const missing = pending.find((id) => !rows.some((r) => Number(r.pk) === id));
-      throw fail('invalid_filter', `filter: segment ${missing} does not exist.`, 'filter');
+      throw fail('invalid_filter', `${path}: segment ${missing} does not exist.`, path);
     }
     const next: number[] = [];
     for (const row of rows) {
@@ -217,7 +216,7 @@ export async function filterContext(db: Db, workspacePk: number, node: FilterNod
 /** Parses a filter from a request body and checks the segments it names: the one entry point for callers. */
 export async function prepareFilter(db: Db, workspacePk: number, raw: unknown, path = 'filter') {
   const node = parseFilter(raw, path);
-  return { node, ctx: await filterContext(db, workspacePk, node, true) };
+  return { node, ctx: await filterContext(db, workspacePk, node, true, path) };
 }
 
 /** One keyset page of the people a filter matches, in pk order, after `afterPk`. */

@@ -1,11 +1,9 @@
-import type { FilterNode } from '../domain/filters.js';
-import { parseFilter } from '../domain/filters.js';
-import type { PersonRecord } from '../store/people.js';
+import { parseFilter, type FilterNode } from '../domain/filters.js';
+import { toPersonRecord, type PersonRecord } from '../store/people.js';
 import { segmentsStore, type SegmentRecord } from '../store/segments.js';
 import type { Db } from '../store/types.js';
 import { countMatching, filterContext, peopleMatching, personMatches } from './people-filter.js';
 import { pageOf } from './pk-cursor.js';
-import { toPersonRecord } from '../store/people.js';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
+import { registerExportJobs } from './jobs/exports.js';
 import { registerRetentionJobs } from './jobs/retention.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/database.js';
@@ -37,12 +38,17 @@ export async function createRoster(opts: {
   );
   const masterKey = loadMasterKey(opts.dataDir);
   const writer = new Writer(store.writer);
+  // The runner is made after the server; an export queued before then waits for its first poll.
+  const made: { jobs?: JobRunner } = {};
   const app = buildServer({
     store,
     writer,
     masterKey,
     segmentRateLimit: opts.segmentRateLimit ?? Number(process.env.ROSTER_SEGMENT_RATE_LIMIT ?? 0),
     logger: opts.logger ?? false,
+    onExportQueued: () =>
+      void made.jobs?.runDueJobs().catch((err: unknown) => app.log.error({ err }, 'jobs: run failed')),
+    exportLinkTtlMs: positiveOr(Number(process.env.ROSTER_EXPORT_LINK_TTL_MS), 15 * 60 * 1000),
   });
   await app.ready();
   const jobs = new JobRunner(store, {
@@ -50,6 +56,8 @@ export async function createRoster(opts: {
     log: app.log,
   });
   registerRetentionJobs(jobs);
+  registerExportJobs(jobs);
+  made.jobs = jobs;
   await jobs.start();
   return {
     store,

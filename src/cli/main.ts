@@ -3,6 +3,7 @@ import { loadConfig } from '../config.js';
 import { copyCommand } from './copy.js';
 import { logCommand } from './log.js';
 import { migrateCommand } from './migrate.js';
+import { peopleCommands } from './people.js';
 import { serve } from './serve.js';
 import { workspaceCommands } from './workspace.js';
 
@@ -17,5 +18,6 @@ export function buildCli(): Command {
   logCommand(program);
   migrateCommand(program);
   copyCommand(program);
+  peopleCommands(program);
   return program;
 }

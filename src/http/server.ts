@@ -3,6 +3,7 @@ import { RosterError } from '../domain/errors.js';
 import { limits } from '../domain/limits.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Store } from '../store/database.js';
+import { exportDownloadRoutes } from './app-api/exports.js';
 import { appApiRoutes } from './app-api/routes.js';
 import { appAuth, AuthCache, trackAuth } from './auth.js';
 import { handleError, sendError, toRosterError, type ErrorShape } from './errors.js';
@@ -10,6 +11,7 @@ import { healthRoutes } from './health.js';
 import { RateLimiter } from './rate-limit.js';
 import { segmentRoutes } from './segment/routes.js';
 import { trackV1Routes } from './track-v1/routes.js';
+import { trackSegmentRoutes } from './track-v1/segments.js';
 import { trackV2Routes } from './track-v2/routes.js';
 
 export interface ServerDeps {
@@ -19,6 +21,10 @@ export interface ServerDeps {
   /** Segment API requests per second per workspace; 0 for no limit. */
   segmentRateLimit?: number;
   logger?: FastifyServerOptions['logger'];
+  /** Called when an export is queued, to run it without waiting for the job runner's next poll. */
+  onExportQueued?: () => void;
+  /** How long export download links work (default 15 minutes). */
+  exportLinkTtlMs?: number;
 }
 
 /** The error shape for a request that never reached a route: that of the API its path prefix belongs to. */
@@ -44,6 +50,8 @@ export function buildServer({
   masterKey,
   segmentRateLimit = 0,
   logger = false,
+  onExportQueued,
+  exportLinkTtlMs,
 }: ServerDeps): FastifyInstance {
   const app = Fastify({
     logger,
@@ -96,14 +104,18 @@ export function buildServer({
     scope.addHook('onRequest', trackAuth(store.reader, cache));
     trackV1Routes(scope, writer);
     trackV2Routes(scope, writer);
+    trackSegmentRoutes(scope, store.reader, store.writer);
   });
   app.register(async (scope) => {
     const limiter = new RateLimiter(segmentRateLimit);
     segmentRoutes(scope, { db: store.reader, writer, cache, masterKey, limiter });
   });
+  const exportDeps = { writer: store.writer, masterKey, onExportQueued, linkTtlMs: exportLinkTtlMs };
   app.register(async (scope) => {
     scope.addHook('onRequest', appAuth(store.reader, cache));
-    appApiRoutes(scope, store.reader);
+    appApiRoutes(scope, store.reader, exportDeps);
   });
+  // Signed export downloads: the link is the credential, so no Bearer key.
+  app.register(async (scope) => exportDownloadRoutes(scope, store.reader, exportDeps));
   return app;
 }

@@ -7,6 +7,7 @@ import { devicesStore } from '../store/devices.js';
 import { eventsStore } from '../store/events.js';
 import { peopleStore } from '../store/people.js';
 import { relationshipsStore } from '../store/relationships.js';
+import { segmentsStore } from '../store/segments.js';
 import type { Db } from '../store/types.js';
 import type { CallContext, Outcome } from './commands.js';
 import { personNotFound } from './people-resolver.js';
@@ -32,6 +33,7 @@ export async function applyMerge(
   await anonymousIdsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await relationshipsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   await activitiesStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
+  await segmentsStore.moveToPerson(db, ws.pk, secondary.pk, primary.pk);
   // The secondary goes first so its identifiers are free for the primary to take.
   await peopleStore.deleteCascade(db, ws.pk, secondary.pk);
   const emailNorm = merged.email === null ? null : normalizeEmail(merged.email);

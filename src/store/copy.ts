@@ -22,6 +22,10 @@ export const tableKeys: Record<keyof Database, readonly string[]> = {
   relationships: ['workspace_pk', 'person_pk', 'object_pk'],
   pending_relationships: ['workspace_pk', 'anonymous_id', 'object_pk'],
   jobs: ['pk'],
+  segments: ['pk'],
+  segment_members: ['segment_pk', 'person_pk'],
+  exports: ['pk'],
+  export_chunks: ['export_pk', 'seq'],
 };
 
 /** The tables `copyStore` copies, in order. */

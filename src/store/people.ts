@@ -199,6 +199,11 @@ export const peopleStore = {
     await db.deleteFrom('devices').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();
     await db.deleteFrom('anonymous_ids').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();
     await db.deleteFrom('relationships').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();
+    await db
+      .deleteFrom('segment_members')
+      .where('workspace_pk', '=', workspacePk)
+      .where('person_pk', '=', pk)
+      .execute();
     await db.deleteFrom('people').where('pk', '=', pk).execute();
   },
 };

@@ -16,6 +16,10 @@ export interface Database {
   pending_relationships: PendingRelationshipsTable;
   jobs: JobsTable;
   segment_messages: SegmentMessagesTable;
+  segments: SegmentsTable;
+  segment_members: SegmentMembersTable;
+  exports: ExportsTable;
+  export_chunks: ExportChunksTable;
 }
 
 export interface WorkspacesTable {
@@ -169,4 +173,48 @@ export interface SegmentMessagesTable {
   workspace_pk: number;
   message_id: string;
   received_at: number;
+}
+
+export interface SegmentsTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  name: string;
+  description: string;
+  type: 'manual' | 'dynamic';
+  /** JSON audience filter of a data-driven segment; null for a manual one. */
+  filter: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SegmentMembersTable {
+  segment_pk: number;
+  person_pk: number;
+  workspace_pk: number;
+  added_at: number;
+}
+
+export interface ExportsTable {
+  pk: Generated<number>;
+  workspace_pk: number;
+  type: 'customers';
+  status: 'pending' | 'done' | 'failed';
+  /** JSON audience filter. */
+  filters: string;
+  /** JSON array of attribute columns asked for; null means every attribute the workspace has. */
+  attributes: string | null;
+  description: string;
+  /** Rows in the finished CSV. */
+  total: number;
+  bytes: number;
+  downloads: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ExportChunksTable {
+  export_pk: number;
+  seq: number;
+  data: string;
 }

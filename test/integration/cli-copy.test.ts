@@ -136,6 +136,19 @@ async function fillWorkspaces(): Promise<void> {
   ok(await shop.segment('/v1/track', { userId: 'p7', event: 'Segmented', messageId: 'msg-1' }));
   ok(await shop.segment('/v1/identify', { userId: 'p7', traits: { via: 'segment' }, messageId: 'msg-2' }));
   for (const id of ['x1', 'x2']) ok(await idOnly.identify(id, { email: 'same@example.com', side: id }));
+  // A manual segment with members, and a finished export of it (its CSV lives in export_chunks).
+  const seg = await shop.app('POST', '/v1/segments', { segment: { name: 'copied' } });
+  ok(seg);
+  ok(await shop.request('POST', `/api/v1/segments/${seg.body.segment.id}/add_customers`, { ids: ['p1', 'p2'] }));
+  const created = await shop.app('POST', '/v1/exports/customers', {
+    filters: { segment: { id: seg.body.segment.id } },
+  });
+  ok(created);
+  for (let i = 0; i < 200; i++) {
+    const got = await shop.app('GET', `/v1/exports/${created.body.export.id}`);
+    if (got.body.export.status === 'done') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** What the App API says about both workspaces. */
@@ -151,6 +164,10 @@ async function observe(): Promise<Observation> {
   out['integration log'] = (await shop.app('GET', '/v1/activities?limit=100')).body;
   out['id_only by email'] = await idOnly.byEmail('same@example.com');
   out['id_only x2'] = await idOnly.person('x2');
+  out['segments'] = (await shop.app('GET', '/v1/segments')).body;
+  for (const s of (out['segments'] as { segments: { id: number }[] }).segments)
+    out[`membership ${s.id}`] = (await shop.app('GET', `/v1/segments/${s.id}/membership`)).body;
+  out['exports'] = (await shop.app('GET', '/v1/exports')).body;
   return out;
 }
 

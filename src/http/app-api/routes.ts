@@ -3,6 +3,9 @@ import { fail, RosterError } from '../../domain/errors.js';
 import { isValidEmail, normalizeEmail, parseTypedReference } from '../../domain/identifiers.js';
 import type { WorkspaceRecord } from '../../store/workspaces.js';
 import { parseLimit } from './query.js';
+import { customerSearchRoutes } from './customers-search.js';
+import { exportRoutes, type ExportDeps } from './exports.js';
+import { segmentRoutes } from './segments.js';
 import { personActivities } from '../../queries/activity-feed.js';
 import { workspaceActivityRoutes } from './activities.js';
 import { customerView } from '../../queries/customer-view.js';
@@ -41,9 +44,12 @@ async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 
 }
 
 /** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */
-export function appApiRoutes(app: FastifyInstance, db: Db) {
+export function appApiRoutes(app: FastifyInstance, db: Db, deps: ExportDeps) {
   const config = { errorShape: 'app' as const };
   workspaceActivityRoutes(app, db);
+  customerSearchRoutes(app, db);
+  segmentRoutes(app, db, deps.writer);
+  exportRoutes(app, db, deps);
 
   app.get<{ Querystring: { email?: string } }>('/v1/customers', { config }, async (request) => {
     const email = request.query.email;

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { rateLimitsFromEnv } from './http/access.js';
+import { Metrics } from './http/metrics.js';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
 import { registerRetentionJobs } from './jobs/retention.js';
@@ -16,6 +18,17 @@ export interface Roster {
   masterKey: Buffer;
   /** Stop accepting, let in-flight requests finish and commit, close the database. */
   close(): Promise<void>;
+}
+
+/** ROSTER_TRUST_PROXY: `true`, a hop count, or addresses/CIDRs (comma-separated) of the proxies to believe. */
+function trustProxyFromEnv(raw: string | undefined): FastifyServerOptions['trustProxy'] {
+  if (raw === undefined || raw.trim() === '' || raw === 'false') return undefined;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    return (_address: string, hop: number) => hop < hops;
+  }
+  return raw.split(',').map((s) => s.trim());
 }
 
 const positiveOr = (n: number, fallback: number) => (Number.isFinite(n) && n > 0 ? n : fallback);
@@ -36,13 +49,22 @@ export async function createRoster(opts: {
     { backgroundCheckpoints: true },
   );
   const masterKey = loadMasterKey(opts.dataDir);
-  const writer = new Writer(store.writer);
+  const recountSeconds = Number(process.env.ROSTER_METRICS_RECOUNT_S ?? 600);
+  const metrics = new Metrics(store.reader, {
+    recountMs: Number.isFinite(recountSeconds) ? recountSeconds * 1000 : 600_000,
+  });
+  await metrics.start();
+  const writer = new Writer(store.writer, { onBatch: metrics.onBatch });
   const app = buildServer({
     store,
     writer,
     masterKey,
-    segmentRateLimit: opts.segmentRateLimit ?? Number(process.env.ROSTER_SEGMENT_RATE_LIMIT ?? 0),
+    rateLimits: rateLimitsFromEnv(process.env),
+    segmentRateLimit: opts.segmentRateLimit,
     logger: opts.logger ?? false,
+    trustProxy: trustProxyFromEnv(process.env.ROSTER_TRUST_PROXY),
+    metrics,
+    metricsToken: process.env.ROSTER_METRICS_TOKEN || undefined,
   });
   await app.ready();
   const jobs = new JobRunner(store, {

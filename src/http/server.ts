@@ -3,11 +3,13 @@ import { RosterError } from '../domain/errors.js';
 import { limits } from '../domain/limits.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Store } from '../store/database.js';
+import { accessControl, defaultRateLimits, type RateLimitSettings } from './access.js';
 import { appApiRoutes } from './app-api/routes.js';
 import { appAuth, AuthCache, trackAuth } from './auth.js';
 import { handleError, sendError, toRosterError, type ErrorShape } from './errors.js';
 import { healthRoutes } from './health.js';
-import { RateLimiter } from './rate-limit.js';
+import { requestId, safeLogger } from './logging.js';
+import { metricsRoutes, type Metrics } from './metrics.js';
 import { segmentRoutes } from './segment/routes.js';
 import { trackV1Routes } from './track-v1/routes.js';
 import { trackV2Routes } from './track-v2/routes.js';
@@ -16,9 +18,17 @@ export interface ServerDeps {
   store: Store;
   writer: Writer;
   masterKey: Buffer;
-  /** Segment API requests per second per workspace; 0 for no limit. */
+  /** Rate limits (default: none, except 20 failed authentications a minute per address). */
+  rateLimits?: RateLimitSettings;
+  /** Segment API requests per second per workspace; 0 for no limit (overrides rateLimits' Segment number). */
   segmentRateLimit?: number;
   logger?: FastifyServerOptions['logger'];
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client address (ROSTER_TRUST_PROXY). */
+  trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Serves `GET /metrics` and counts requests when given. */
+  metrics?: Metrics;
+  /** Bearer token `/metrics` requires (ROSTER_METRICS_TOKEN); open when unset. */
+  metricsToken?: string;
 }
 
 /** The error shape for a request that never reached a route: that of the API its path prefix belongs to. */
@@ -42,11 +52,17 @@ export function buildServer({
   store,
   writer,
   masterKey,
-  segmentRateLimit = 0,
+  rateLimits = defaultRateLimits,
+  segmentRateLimit,
   logger = false,
+  trustProxy,
+  metrics,
+  metricsToken,
 }: ServerDeps): FastifyInstance {
   const app = Fastify({
-    logger,
+    logger: safeLogger(logger),
+    genReqId: requestId,
+    ...(trustProxy === undefined ? {} : { trustProxy }),
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
@@ -90,19 +106,30 @@ export function buildServer({
     sendError(reply, shapeOfUrl(request.url), new RosterError('route_not_found')),
   );
 
+  // The request id (an incoming X-Request-Id, else a new one) goes back to the caller and into every log line.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  if (metrics) metricsRoutes(app, metrics, metricsToken);
+
   const cache = new AuthCache();
+  const surfaceLimits =
+    segmentRateLimit === undefined
+      ? rateLimits
+      : { ...rateLimits, surfaces: { ...rateLimits.surfaces, segment: segmentRateLimit } };
+  const access = accessControl(surfaceLimits);
   healthRoutes(app, store.reader);
   app.register(async (scope) => {
-    scope.addHook('onRequest', trackAuth(store.reader, cache));
+    scope.addHook('onRequest', trackAuth(store.reader, cache, access.track));
     trackV1Routes(scope, writer);
     trackV2Routes(scope, writer);
   });
   app.register(async (scope) => {
-    const limiter = new RateLimiter(segmentRateLimit);
-    segmentRoutes(scope, { db: store.reader, writer, cache, masterKey, limiter });
+    segmentRoutes(scope, { db: store.reader, writer, cache, masterKey, access: access.segment });
   });
   app.register(async (scope) => {
-    scope.addHook('onRequest', appAuth(store.reader, cache));
+    scope.addHook('onRequest', appAuth(store.reader, cache, access.app));
     appApiRoutes(scope, store.reader);
   });
   return app;

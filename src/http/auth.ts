@@ -60,7 +60,7 @@ export function trackAuth(db: Db, cache: AuthCache, access?: SurfaceAccess) {
     const ws = await cache.get(header, () => workspacesStore.authenticateTrack(db, creds.user, creds.password));
     if (!ws) throw refuse(request, access);
     request.workspace = ws;
-    access?.admit(ws.pk, header);
+    access?.admit(ws, header);
   };
 }
 
@@ -74,6 +74,6 @@ export function appAuth(db: Db, cache: AuthCache, access?: SurfaceAccess) {
     const ws = await cache.get(header, () => workspacesStore.authenticateKey(db, 'app', match[1]!));
     if (!ws) throw refuse(request, access);
     request.workspace = ws;
-    access?.admit(ws.pk, header);
+    access?.admit(ws, header);
   };
 }

@@ -21,9 +21,9 @@ export class RateLimiter<K = number> {
   private windows = new Map<K, { second: number; count: number }>();
   constructor(readonly perSecond: number) {}
 
-  /** Throws rate_limited when `key` is over its limit in the current second. */
-  take(key: K, now = Date.now()): void {
-    if (this.perSecond <= 0) return;
+  /** Throws rate_limited when `key` is over its limit (`limit`, default the limiter's) in the current second. */
+  take(key: K, now = Date.now(), limit = this.perSecond): void {
+    if (limit <= 0) return;
     const second = Math.floor(now / 1000);
     const w = this.windows.get(key);
     if (w === undefined) {
@@ -36,7 +36,7 @@ export class RateLimiter<K = number> {
       w.count = 1;
       return;
     }
-    if (++w.count > this.perSecond) throw new RateLimitedError(1);
+    if (++w.count > limit) throw new RateLimitedError(1);
   }
 }
 

@@ -207,3 +207,74 @@ describe('failed authentications per client address (ROSTER_AUTH_FAILURE_LIMIT)'
       expect((await raw(server.base, 'GET', '/auth', from('10.9.0.4', ws.trackAuth))).status).toBe(200);
   });
 });
+
+describe('per-workspace settings (roster workspace set --rate-limit / --key-rate-limit)', () => {
+  const settle = () => new Promise((r) => setTimeout(r, 2100)); // the auth cache keeps a workspace for 2 s
+
+  async function recordOf(server: OpsServer, ws: TestWorkspace) {
+    const { workspacesStore } = await import('../../src/store/workspaces.js');
+    const record = (await workspacesStore.byPublicId(server.roster.store.writer, ws.creds.workspace_id))!;
+    return {
+      set: (changes: { rateLimit?: number | null; keyRateLimit?: number | null }) =>
+        workspacesStore.update(server.roster.store.writer, record.pk, changes),
+    };
+  }
+
+  it("a workspace's own limit applies to it alone, and `default` (null) returns it to the server's", async () => {
+    const server = await startOpsServer();
+    try {
+      const limited = await server.workspace();
+      const free = await server.workspace();
+      const settings = await recordOf(server, limited);
+      await settings.set({ rateLimit: 2 });
+      const answers = await burst(6, () => limited.identify('ws-limited'));
+      expect(answers.map((a) => a.status)).toContain(429);
+      expect((await burst(6, () => free.identify('ws-free'))).every((a) => a.status === 200)).toBe(true);
+      await settings.set({ rateLimit: null });
+      await settle();
+      expect((await burst(6, () => limited.identify('ws-limited'))).every((a) => a.status === 200)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('0 lifts the limit for one workspace where the server has one; a per-key limit can be set the same way', async () => {
+    const server = await startOpsServer({ env: { ROSTER_RATE_LIMIT: '2' } });
+    try {
+      const vip = await server.workspace();
+      const settings = await recordOf(server, vip);
+      await settings.set({ rateLimit: 0 });
+      expect(
+        (await burst(8, () => vip.app('GET', '/v1/customers?email=a%40b.co'))).every((a) => a.status === 200),
+      ).toBe(true);
+      await settings.set({ keyRateLimit: 2 });
+      await settle();
+      const answers = await burst(8, () => vip.app('GET', '/v1/customers?email=a%40b.co'));
+      expect(answers.map((a) => a.status)).toContain(429);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the CLI sets, shows and resets them', async () => {
+    const { tempRosterHome, rosterCli } = await import('../helpers/roster-process.js');
+    const home = await tempRosterHome('roster-limits-');
+    try {
+      const created = JSON.parse(
+        await rosterCli(home.dataDir, ['workspace', 'create', '--name', 'L', '--json'], home.env),
+      );
+      const id = created.workspace_id as string;
+      await rosterCli(home.dataDir, ['workspace', 'set', id, '--rate-limit', '50', '--key-rate-limit', '0'], home.env);
+      let [row] = JSON.parse(await rosterCli(home.dataDir, ['workspace', 'list', '--json'], home.env));
+      expect(row).toMatchObject({ rate_limit: 50, key_rate_limit: 0 });
+      await rosterCli(home.dataDir, ['workspace', 'set', id, '--rate-limit', 'default'], home.env);
+      [row] = JSON.parse(await rosterCli(home.dataDir, ['workspace', 'list', '--json'], home.env));
+      expect(row).toMatchObject({ rate_limit: null, key_rate_limit: 0 });
+      await expect(
+        rosterCli(home.dataDir, ['workspace', 'set', id, '--rate-limit', 'lots'], home.env),
+      ).rejects.toMatchObject({ stderr: expect.stringContaining('requests per second') });
+    } finally {
+      await home.remove();
+    }
+  });
+});

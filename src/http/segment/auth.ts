@@ -34,7 +34,7 @@ export function writeKeyAuth(db: Db, cache: AuthCache, access?: SurfaceAccess) {
     const ws = await cache.get(cacheKey, () => workspacesStore.authenticateKey(db, 'segment_write', key));
     if (!ws) throw refuse(request, access);
     request.workspace = ws;
-    access?.admit(ws.pk, cacheKey);
+    access?.admit(ws, cacheKey);
   };
 }
 
@@ -67,6 +67,6 @@ export function webhookAuth(db: Db, cache: AuthCache, masterKey: Buffer, access?
     if (!signed.some((text) => sameHex(hmacHex(secret, text), signature.trim().toLowerCase())))
       throw refuse(request, access, 'The signature does not match.');
     request.workspace = found.ws satisfies WorkspaceRecord;
-    access?.admit(found.ws.pk, `sig:${siteId}`);
+    access?.admit(found.ws, `sig:${siteId}`);
   };
 }

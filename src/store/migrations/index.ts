@@ -6,6 +6,7 @@ import { jobsMigration } from './0003_jobs.js';
 import { segmentMigration } from './0004_segment.js';
 import { partialEmailIndexMigration } from './0005_partial_email_index.js';
 import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
+import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_segment': segmentMigration,
   '0005_partial_email_index': partialEmailIndexMigration,
   '0006_partial_event_indexes': partialEventIndexesMigration,
+  '0007_workspace_rate_limits': workspaceRateLimitsMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

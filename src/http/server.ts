@@ -72,7 +72,8 @@ export function buildServer({
     // answer it in the API's own shape, as the bad identifier it is, not with Fastify's default body.
     frameworkErrors: (err, request, reply) =>
       sendError(
-        reply,
+        // Before routing, so before the hook that echoes the request id: echo it here too.
+        reply.header('x-request-id', request.id),
         shapeOfUrl(request.url),
         err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new RosterError('invalid_identifier', 'The path is not valid: bad percent-encoding or over-long.')

@@ -154,6 +154,9 @@ describe('request ids', () => {
     const ids = [a, b, c].map((r) => r.headers.get('x-request-id'));
     expect(a.status).toBe(401);
     expect(b.status).toBe(404);
+    const bad = await fetch(`${server.base}/api/v1/customers/%E0%A4%A`, { headers: { 'x-request-id': 'bad-url-1' } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('x-request-id')).toBe('bad-url-1');
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
     expect(new Set(ids).size).toBe(3);
   });

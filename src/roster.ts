@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { rateLimitsFromEnv } from './http/access.js';
-import { Metrics } from './http/metrics.js';
+import { rateLimitsFromEnv, trustProxyFromEnv } from './http/access.js';
+import { Metrics, metricsOptionsFromEnv } from './http/metrics.js';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
 import { registerRetentionJobs } from './jobs/retention.js';
@@ -18,17 +18,6 @@ export interface Roster {
   masterKey: Buffer;
   /** Stop accepting, let in-flight requests finish and commit, close the database. */
   close(): Promise<void>;
-}
-
-/** ROSTER_TRUST_PROXY: `true`, a hop count, or addresses/CIDRs (comma-separated) of the proxies to believe. */
-function trustProxyFromEnv(raw: string | undefined): FastifyServerOptions['trustProxy'] {
-  if (raw === undefined || raw.trim() === '' || raw === 'false') return undefined;
-  if (raw === 'true') return true;
-  if (/^\d+$/.test(raw)) {
-    const hops = Number(raw);
-    return (_address: string, hop: number) => hop < hops;
-  }
-  return raw.split(',').map((s) => s.trim());
 }
 
 const positiveOr = (n: number, fallback: number) => (Number.isFinite(n) && n > 0 ? n : fallback);
@@ -49,10 +38,7 @@ export async function createRoster(opts: {
     { backgroundCheckpoints: true },
   );
   const masterKey = loadMasterKey(opts.dataDir);
-  const recountSeconds = Number(process.env.ROSTER_METRICS_RECOUNT_S ?? 600);
-  const metrics = new Metrics(store.reader, {
-    recountMs: Number.isFinite(recountSeconds) ? recountSeconds * 1000 : 600_000,
-  });
+  const metrics = new Metrics(store.reader, metricsOptionsFromEnv(process.env));
   await metrics.start();
   const writer = new Writer(store.writer, { onBatch: metrics.onBatch });
   const app = buildServer({

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { WorkspaceRecord } from '../store/workspaces.js';
 import { AuthFailureLimiter, RateLimiter } from './rate-limit.js';
 
@@ -39,6 +39,20 @@ export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RateLim
     keyPerSecond: nonNegative(env.ROSTER_KEY_RATE_LIMIT, 0, 'ROSTER_KEY_RATE_LIMIT'),
     authFailuresPerMinute: nonNegative(env.ROSTER_AUTH_FAILURE_LIMIT, 20, 'ROSTER_AUTH_FAILURE_LIMIT'),
   };
+}
+
+/**
+ * ROSTER_TRUST_PROXY: `true`, a hop count, or addresses/CIDRs (comma-separated) of the proxies whose
+ * X-Forwarded-For names the client, so the failed-authentication limit counts clients, not the proxy.
+ */
+export function trustProxyFromEnv(raw: string | undefined): FastifyServerOptions['trustProxy'] {
+  if (raw === undefined || raw.trim() === '' || raw === 'false') return undefined;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    return (_address: string, hop: number) => hop < hops;
+  }
+  return raw.split(',').map((s) => s.trim());
 }
 
 /** No limits except the failed-authentication one. */

@@ -35,6 +35,12 @@ export interface MetricsOptions {
   chunk?: number;
 }
 
+/** ROSTER_METRICS_RECOUNT_S: seconds between full recounts of people and events (default 600). */
+export function metricsOptionsFromEnv(env: NodeJS.ProcessEnv): MetricsOptions {
+  const seconds = Number(env.ROSTER_METRICS_RECOUNT_S ?? 600);
+  return { recountMs: Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 600_000 };
+}
+
 /** Counts per workspace of one table: the rows up to `upTo` (by primary key) are counted. */
 class WorkspaceCounts {
   counts = new Map<number, number>();

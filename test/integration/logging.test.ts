@@ -112,6 +112,16 @@ describe('logs at trace level (everything Roster logs)', () => {
     for (const secret of credentialsOf(ws, signature)) expect(text).not.toContain(secret);
   });
 
+  it('log the URL at trace, with signature-like query values removed', async () => {
+    await fetch(`${server.base}/v1/customers?email=trace%40example.com&sig=leaked-sig-1&api_key=leaked-key-2`, {
+      headers: { authorization: ws.appAuth },
+    });
+    const text = server.logText();
+    expect(text).toContain('sig=[redacted]');
+    expect(text).toContain('api_key=[redacted]');
+    expect(text).not.toMatch(/leaked-(sig|key)/);
+  });
+
   it('redact credentials that code logs by mistake: headers, keys, secrets', () => {
     server.roster.app.log.info(
       {

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { rateLimitsFromEnv, trustProxyFromEnv } from './http/access.js';
+import { Metrics, metricsOptionsFromEnv } from './http/metrics.js';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
 import { registerExportJobs } from './jobs/exports.js';
@@ -37,18 +39,24 @@ export async function createRoster(opts: {
     { backgroundCheckpoints: true },
   );
   const masterKey = loadMasterKey(opts.dataDir);
-  const writer = new Writer(store.writer);
+  const metrics = new Metrics(store.reader, metricsOptionsFromEnv(process.env));
+  await metrics.start();
+  const writer = new Writer(store.writer, { onBatch: metrics.onBatch });
   // The runner is made after the server; an export queued before then waits for its first poll.
   const made: { jobs?: JobRunner } = {};
   const app = buildServer({
     store,
     writer,
     masterKey,
-    segmentRateLimit: opts.segmentRateLimit ?? Number(process.env.ROSTER_SEGMENT_RATE_LIMIT ?? 0),
+    rateLimits: rateLimitsFromEnv(process.env),
+    segmentRateLimit: opts.segmentRateLimit,
     logger: opts.logger ?? false,
     onExportQueued: () =>
       void made.jobs?.runDueJobs().catch((err: unknown) => app.log.error({ err }, 'jobs: run failed')),
     exportLinkTtlMs: positiveOr(Number(process.env.ROSTER_EXPORT_LINK_TTL_MS), 15 * 60 * 1000),
+    trustProxy: trustProxyFromEnv(process.env.ROSTER_TRUST_PROXY),
+    metrics,
+    metricsToken: process.env.ROSTER_METRICS_TOKEN || undefined,
   });
   await app.ready();
   const jobs = new JobRunner(store, {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { backupCommand } from './backup.js';
 import { copyCommand } from './copy.js';
 import { logCommand } from './log.js';
 import { migrateCommand } from './migrate.js';
@@ -19,5 +20,6 @@ export function buildCli(): Command {
   migrateCommand(program);
   copyCommand(program);
   peopleCommands(program);
+  backupCommand(program);
   return program;
 }

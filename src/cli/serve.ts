@@ -25,6 +25,7 @@ export async function serve(config: Config): Promise<void> {
   console.log(`\nRoster is running at ${base}`);
   console.log(`  Track API (Customer.io clients): ${base}/api/v1  and  ${base}/api/v2  (Basic site_id:track_api_key)`);
   console.log(`  App API: ${base}/v1  (Bearer app_api_key)`);
+  console.log(`  API docs (OpenAPI): ${base}/docs   metrics: ${base}/metrics`);
   console.log(`  Data: ${roster.store.file}\n`);
 
   let stopping = false;

@@ -30,6 +30,15 @@ const daysArg = (value: string): number => {
 };
 
 /** Opens the configured data dir for one command, whether or not a server is running on it. */
+/** Requests per second, 0 for none, or `default` to follow the server's settings again. */
+const rateArg = (value: string): number | 'default' => {
+  // (commander turns a parser's null into '', so `default` stays a word until the action maps it to null)
+  if (value === 'default') return value;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected whole requests per second, or default');
+  return n;
+};
+
 async function withStore<T>(fn: (s: Awaited<ReturnType<typeof openStore>>, masterKey: Buffer) => Promise<T>) {
   const config = loadConfig();
   const { dataDir } = config;
@@ -86,6 +95,8 @@ export function workspaceCommands(program: Command): void {
           allow_email_update_by_id: w.settings.allowEmailUpdateById,
           segment_convert_timestamps: w.segmentConvertTimestamps,
           anonymous_retention_days: w.settings.anonymousRetentionDays,
+          rate_limit: w.rateLimits.perSecond,
+          key_rate_limit: w.rateLimits.perKeyPerSecond,
           created_at: new Date(w.createdAt).toISOString(),
         }));
         if (o.json) console.log(JSON.stringify(list));
@@ -99,6 +110,8 @@ export function workspaceCommands(program: Command): void {
     .option('--allow-email-update-by-id <bool>', 'true or false', booleanArg)
     .option('--segment-convert-timestamps <bool>', 'true or false', booleanArg)
     .option('--anonymous-retention-days <days>', 'how long unlinked anonymous events are kept', daysArg)
+    .option('--rate-limit <n>', 'requests per second on each API (0: none; default: the server setting)', rateArg)
+    .option('--key-rate-limit <n>', 'requests per second per key (0: none; default: the server setting)', rateArg)
     .action(
       async (
         id: string,
@@ -107,11 +120,18 @@ export function workspaceCommands(program: Command): void {
           allowEmailUpdateById?: boolean;
           segmentConvertTimestamps?: boolean;
           anonymousRetentionDays?: number;
+          rateLimit?: number | 'default';
+          keyRateLimit?: number | 'default';
         },
       ) =>
         withStore(async (store) => {
           const w = await requireWorkspace(store.writer, id);
-          await workspacesStore.update(store.writer, w.pk, o);
+          const rate = (v: number | 'default' | undefined) => (v === 'default' ? null : v);
+          await workspacesStore.update(store.writer, w.pk, {
+            ...o,
+            rateLimit: rate(o.rateLimit),
+            keyRateLimit: rate(o.keyRateLimit),
+          });
           console.log(`Updated ${id}.`);
         }),
     );

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RosterError } from '../domain/errors.js';
 import type { Db } from '../store/types.js';
 import { workspacesStore, type WorkspaceRecord } from '../store/workspaces.js';
+import type { SurfaceAccess } from './access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,26 +44,36 @@ export function parseBasic(header: string | undefined): { user: string; password
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** preHandler for the Track API: Basic site_id:api_key. */
-export function trackAuth(db: Db, cache: AuthCache) {
+/** A failed authentication: counted against the client's address, then answered 401. */
+export function refuse(request: FastifyRequest, access: SurfaceAccess | undefined, message?: string): RosterError {
+  access?.failed(request);
+  return new RosterError('unauthorized', message);
+}
+
+/** onRequest hook for the Track API: Basic site_id:api_key, then the workspace's and the key's rate limits. */
+export function trackAuth(db: Db, cache: AuthCache, access?: SurfaceAccess) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
+    access?.guard(request);
     const header = request.headers.authorization;
     const creds = parseBasic(header);
-    if (!creds || !header) throw new RosterError('unauthorized');
+    if (!creds || !header) throw refuse(request, access);
     const ws = await cache.get(header, () => workspacesStore.authenticateTrack(db, creds.user, creds.password));
-    if (!ws) throw new RosterError('unauthorized');
+    if (!ws) throw refuse(request, access);
     request.workspace = ws;
+    access?.admit(ws, header);
   };
 }
 
-/** preHandler for the App API: `Authorization: Bearer <app key>`. */
-export function appAuth(db: Db, cache: AuthCache) {
+/** onRequest hook for the App API: `Authorization: Bearer <app key>`, then the rate limits. */
+export function appAuth(db: Db, cache: AuthCache, access?: SurfaceAccess) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
+    access?.guard(request);
     const header = request.headers.authorization;
     const match = header ? /^bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match || !header) throw new RosterError('unauthorized');
+    if (!match || !header) throw refuse(request, access);
     const ws = await cache.get(header, () => workspacesStore.authenticateKey(db, 'app', match[1]!));
-    if (!ws) throw new RosterError('unauthorized');
+    if (!ws) throw refuse(request, access);
     request.workspace = ws;
+    access?.admit(ws, header);
   };
 }

@@ -3,6 +3,7 @@ import { RosterError, type ErrorCode } from '../domain/errors.js';
 import type { Conflict } from '../domain/identify.js';
 import type { Outcome } from '../ingest/commands.js';
 import { conflictMessage } from '../ingest/rule-c.js';
+import { RateLimitedError } from './rate-limit.js';
 
 /** Which API's error shape a route answers with. */
 export type ErrorShape = 'track_v1' | 'track_v1_merge' | 'track_v2' | 'app' | 'segment' | 'plain';
@@ -48,7 +49,8 @@ const segmentCode = (code: ErrorCode): string =>
 /** Sends a RosterError in the route's shape. Segment's API says 400 for an oversized body, not 413. */
 export function sendError(reply: FastifyReply, shape: ErrorShape, err: RosterError) {
   const status = shape === 'segment' && (err.status === 413 || err.status === 415) ? 400 : err.status;
-  if (err.code === 'rate_limited') reply.header('retry-after', '1');
+  if (err.code === 'rate_limited')
+    reply.header('retry-after', err instanceof RateLimitedError ? String(err.retryAfter) : '1');
   return reply.code(status).send(errorBody(shape, err.code, [err.message], err.field));
 }
 

@@ -4,11 +4,14 @@ import { limits } from '../domain/limits.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Store } from '../store/database.js';
 import { exportDownloadRoutes } from './app-api/exports.js';
+import { accessControl, defaultRateLimits, type RateLimitSettings } from './access.js';
 import { appApiRoutes } from './app-api/routes.js';
 import { appAuth, AuthCache, trackAuth } from './auth.js';
 import { handleError, sendError, toRosterError, type ErrorShape } from './errors.js';
 import { healthRoutes } from './health.js';
-import { RateLimiter } from './rate-limit.js';
+import { quietProbes, requestId, safeLogger } from './logging.js';
+import { metricsRoutes, type Metrics } from './metrics.js';
+import { openApiRoutes } from './openapi.js';
 import { segmentRoutes } from './segment/routes.js';
 import { trackV1Routes } from './track-v1/routes.js';
 import { trackSegmentRoutes } from './track-v1/segments.js';
@@ -18,13 +21,21 @@ export interface ServerDeps {
   store: Store;
   writer: Writer;
   masterKey: Buffer;
-  /** Segment API requests per second per workspace; 0 for no limit. */
+  /** Rate limits (default: none, except 20 failed authentications a minute per address). */
+  rateLimits?: RateLimitSettings;
+  /** Segment API requests per second per workspace; 0 for no limit (overrides rateLimits' Segment number). */
   segmentRateLimit?: number;
   logger?: FastifyServerOptions['logger'];
   /** Called when an export is queued, to run it without waiting for the job runner's next poll. */
   onExportQueued?: () => void;
   /** How long export download links work (default 15 minutes). */
   exportLinkTtlMs?: number;
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client address (ROSTER_TRUST_PROXY). */
+  trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Serves `GET /metrics` and counts requests when given. */
+  metrics?: Metrics;
+  /** Bearer token `/metrics` requires (ROSTER_METRICS_TOKEN); open when unset. */
+  metricsToken?: string;
 }
 
 /** The error shape for a request that never reached a route: that of the API its path prefix belongs to. */
@@ -48,13 +59,19 @@ export function buildServer({
   store,
   writer,
   masterKey,
-  segmentRateLimit = 0,
+  rateLimits = defaultRateLimits,
+  segmentRateLimit,
   logger = false,
   onExportQueued,
   exportLinkTtlMs,
+  trustProxy,
+  metrics,
+  metricsToken,
 }: ServerDeps): FastifyInstance {
   const app = Fastify({
-    logger,
+    logger: safeLogger(logger),
+    genReqId: requestId,
+    ...(trustProxy === undefined ? {} : { trustProxy }),
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
@@ -63,7 +80,8 @@ export function buildServer({
     // answer it in the API's own shape, as the bad identifier it is, not with Fastify's default body.
     frameworkErrors: (err, request, reply) =>
       sendError(
-        reply,
+        // Before routing, so before the hook that echoes the request id: echo it here too.
+        reply.header('x-request-id', request.id),
         shapeOfUrl(request.url),
         err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new RosterError('invalid_identifier', 'The path is not valid: bad percent-encoding or over-long.')
@@ -98,21 +116,34 @@ export function buildServer({
     sendError(reply, shapeOfUrl(request.url), new RosterError('route_not_found')),
   );
 
+  openApiRoutes(app);
+  quietProbes(app, logger);
+  // The request id (an incoming X-Request-Id, else a new one) goes back to the caller and into every log line.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  if (metrics) metricsRoutes(app, metrics, metricsToken);
+
   const cache = new AuthCache();
-  healthRoutes(app, store.reader);
+  const surfaceLimits =
+    segmentRateLimit === undefined
+      ? rateLimits
+      : { ...rateLimits, surfaces: { ...rateLimits.surfaces, segment: segmentRateLimit } };
+  const access = accessControl(surfaceLimits);
+  app.register(async (scope) => healthRoutes(scope, store.reader));
   app.register(async (scope) => {
-    scope.addHook('onRequest', trackAuth(store.reader, cache));
+    scope.addHook('onRequest', trackAuth(store.reader, cache, access.track));
     trackV1Routes(scope, writer);
     trackV2Routes(scope, writer);
     trackSegmentRoutes(scope, store.reader, store.writer);
   });
   app.register(async (scope) => {
-    const limiter = new RateLimiter(segmentRateLimit);
-    segmentRoutes(scope, { db: store.reader, writer, cache, masterKey, limiter });
+    segmentRoutes(scope, { db: store.reader, writer, cache, masterKey, access: access.segment });
   });
   const exportDeps = { writer: store.writer, masterKey, onExportQueued, linkTtlMs: exportLinkTtlMs };
   app.register(async (scope) => {
-    scope.addHook('onRequest', appAuth(store.reader, cache));
+    scope.addHook('onRequest', appAuth(store.reader, cache, access.app));
     appApiRoutes(scope, store.reader, exportDeps);
   });
   // Signed export downloads: the link is the credential, so no Bearer key.

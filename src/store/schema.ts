@@ -32,6 +32,10 @@ export interface WorkspacesTable {
   anonymous_retention_days: number;
   segment_convert_timestamps: number;
   webhook_secret_enc: string;
+  /** Requests per second per API for this workspace; NULL follows the environment, 0 is no limit. */
+  rate_limit: number | null;
+  /** Requests per second per key for this workspace; NULL follows the environment, 0 is no limit. */
+  key_rate_limit: number | null;
   created_at: number;
 }
 

@@ -13,6 +13,8 @@ export interface WorkspaceRecord {
   siteId: string;
   settings: WorkspaceSettings;
   segmentConvertTimestamps: boolean;
+  /** This workspace's rate limits (requests per second); null follows the server's settings, 0 is none. */
+  rateLimits: { perSecond: number | null; perKeyPerSecond: number | null };
   createdAt: number;
 }
 
@@ -42,6 +44,10 @@ function toWorkspace(row: Selectable<WorkspacesTable>): WorkspaceRecord {
       anonymousRetentionDays: row.anonymous_retention_days,
     },
     segmentConvertTimestamps: row.segment_convert_timestamps === 1,
+    rateLimits: {
+      perSecond: row.rate_limit === null ? null : Number(row.rate_limit),
+      perKeyPerSecond: row.key_rate_limit === null ? null : Number(row.key_rate_limit),
+    },
     createdAt: Number(row.created_at),
   };
 }
@@ -162,6 +168,9 @@ export const workspacesStore = {
       allowEmailUpdateById: boolean;
       segmentConvertTimestamps: boolean;
       anonymousRetentionDays: number;
+      /** null: follow the server's settings again. */
+      rateLimit: number | null;
+      keyRateLimit: number | null;
     }>,
   ): Promise<void> {
     const set: Updateable<WorkspacesTable> = {};
@@ -170,6 +179,8 @@ export const workspacesStore = {
     if (changes.segmentConvertTimestamps !== undefined)
       set.segment_convert_timestamps = changes.segmentConvertTimestamps ? 1 : 0;
     if (changes.anonymousRetentionDays !== undefined) set.anonymous_retention_days = changes.anonymousRetentionDays;
+    if (changes.rateLimit !== undefined) set.rate_limit = changes.rateLimit;
+    if (changes.keyRateLimit !== undefined) set.key_rate_limit = changes.keyRateLimit;
     if (Object.keys(set).length === 0) return;
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('workspaces').set(set).where('pk', '=', pk).execute();

@@ -1,10 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { RosterError } from '../../domain/errors.js';
 import { decryptSecret } from '../../store/secrets.js';
 import type { Db } from '../../store/types.js';
 import { workspacesStore, type WorkspaceRecord } from '../../store/workspaces.js';
-import { parseBasic, type AuthCache } from '../auth.js';
+import type { SurfaceAccess } from '../access.js';
+import { parseBasic, refuse, type AuthCache } from '../auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,14 +22,19 @@ function writeKeyOf(request: FastifyRequest): string | undefined {
   return typeof fromBody === 'string' && fromBody ? fromBody : undefined;
 }
 
-/** preHandler (after parsing, since the key may be in the body): the Segment write key. */
-export function writeKeyAuth(db: Db, cache: AuthCache) {
+/**
+ * preHandler (after parsing, since the key may be in the body): the Segment write key, then the workspace's and the
+ * key's rate limits. (The failed-authentication limit is checked earlier, in onRequest, before the body is read.)
+ */
+export function writeKeyAuth(db: Db, cache: AuthCache, access?: SurfaceAccess) {
   return async (request: FastifyRequest) => {
     const key = writeKeyOf(request);
-    if (!key) throw new RosterError('unauthorized');
-    const ws = await cache.get(`wk:${key}`, () => workspacesStore.authenticateKey(db, 'segment_write', key));
-    if (!ws) throw new RosterError('unauthorized');
+    if (!key) throw refuse(request, access);
+    const cacheKey = `wk:${key}`;
+    const ws = await cache.get(cacheKey, () => workspacesStore.authenticateKey(db, 'segment_write', key));
+    if (!ws) throw refuse(request, access);
     request.workspace = ws;
+    access?.admit(ws, cacheKey);
   };
 }
 
@@ -46,21 +51,22 @@ function sameHex(a: string, b: string): boolean {
  * with the workspace's webhook secret (`?site_id=` names the workspace). Webhooks (Actions) signs a batch as
  * `JSON.stringify` of its first event only, so that form is accepted too.
  */
-export function webhookAuth(db: Db, cache: AuthCache, masterKey: Buffer) {
-  const keyAuth = writeKeyAuth(db, cache);
+export function webhookAuth(db: Db, cache: AuthCache, masterKey: Buffer, access?: SurfaceAccess) {
+  const keyAuth = writeKeyAuth(db, cache, access);
   return async (request: FastifyRequest) => {
     const signature = request.headers['x-signature'];
     if (typeof signature !== 'string') return keyAuth(request);
     const siteId = (request.query as Record<string, unknown>).site_id;
-    if (typeof siteId !== 'string' || siteId === '') throw new RosterError('unauthorized', 'site_id is required.');
+    if (typeof siteId !== 'string' || siteId === '') throw refuse(request, access, 'site_id is required.');
     const found = await workspacesStore.webhookSecretOf(db, siteId);
-    if (!found) throw new RosterError('unauthorized');
+    if (!found) throw refuse(request, access);
     const secret = decryptSecret(masterKey, found.sealed);
     const raw = request.rawBody ?? '';
     const body = request.body;
     const signed = [raw, ...(Array.isArray(body) && body.length > 0 ? [JSON.stringify(body[0])] : [])];
     if (!signed.some((text) => sameHex(hmacHex(secret, text), signature.trim().toLowerCase())))
-      throw new RosterError('unauthorized', 'The signature does not match.');
+      throw refuse(request, access, 'The signature does not match.');
     request.workspace = found.ws satisfies WorkspaceRecord;
+    access?.admit(found.ws, `sig:${siteId}`);
   };
 }

@@ -6,7 +6,7 @@ import { mapSegmentMessage } from '../../ingest/segment/mapping.js';
 import type { Writer } from '../../ingest/writer.js';
 import type { Db } from '../../store/types.js';
 import type { AuthCache } from '../auth.js';
-import type { RateLimiter } from '../rate-limit.js';
+import type { SurfaceAccess } from '../access.js';
 import { webhookAuth, writeKeyAuth } from './auth.js';
 
 /** Segment's HTTP tracking API limits (reference/segment.md §1.2). */
@@ -54,16 +54,23 @@ const accepted = (reply: FastifyReply) => reply.code(200).send({ success: true }
 /** Segment's tracking protocol (`/v1/identify` … `/v1/batch`) and its Webhooks destinations (`/segment/webhook`). */
 export function segmentRoutes(
   app: FastifyInstance,
-  deps: { db: Db; writer: Writer; cache: AuthCache; masterKey: Buffer; limiter: RateLimiter },
+  deps: { db: Db; writer: Writer; cache: AuthCache; masterKey: Buffer; access?: SurfaceAccess },
 ) {
   const config = { errorShape: 'segment' as const };
-  const limit = async (request: FastifyRequest) => deps.limiter.take(request.workspace.pk);
-  const auth = writeKeyAuth(deps.db, deps.cache);
+  const access = deps.access;
+  // An address that failed authentication too often is refused before its body is even read.
+  // (Callback style: no promise per request; Fastify answers a synchronous throw as the hook's error.)
+  if (access)
+    app.addHook('onRequest', (request, _reply, done) => {
+      access.guard(request);
+      done();
+    });
+  const auth = writeKeyAuth(deps.db, deps.cache, access);
 
   for (const type of singleTypes) {
     app.post(
       `/v1/${type}`,
-      { config, bodyLimit: segmentLimits.messageBytes, preHandler: [auth, limit] },
+      { config, bodyLimit: segmentLimits.messageBytes, preHandler: auth },
       async (request, reply) => {
         if (!isObject(request.body)) throw fail('invalid_body', 'The body must be a JSON object.');
         await ingest(request, deps.writer, [{ ...request.body, type: request.body.type ?? type }], 'segment');
@@ -73,16 +80,12 @@ export function segmentRoutes(
   }
 
   for (const path of ['/v1/batch', '/v1/import']) {
-    app.post(
-      path,
-      { config, bodyLimit: segmentLimits.batchBytes, preHandler: [auth, limit] },
-      async (request, reply) => {
-        const body = request.body;
-        if (!isObject(body) || !Array.isArray(body.batch)) throw fail('invalid_body', 'batch: required, an array.');
-        await ingest(request, deps.writer, body.batch.map((m) => withBatchDefaults(body, m)) as Msg[], 'segment');
-        return accepted(reply);
-      },
-    );
+    app.post(path, { config, bodyLimit: segmentLimits.batchBytes, preHandler: auth }, async (request, reply) => {
+      const body = request.body;
+      if (!isObject(body) || !Array.isArray(body.batch)) throw fail('invalid_body', 'batch: required, an array.');
+      await ingest(request, deps.writer, body.batch.map((m) => withBatchDefaults(body, m)) as Msg[], 'segment');
+      return accepted(reply);
+    });
   }
 
   app.post(
@@ -90,7 +93,7 @@ export function segmentRoutes(
     {
       config,
       bodyLimit: segmentLimits.batchBytes,
-      preHandler: [webhookAuth(deps.db, deps.cache, deps.masterKey), limit],
+      preHandler: webhookAuth(deps.db, deps.cache, deps.masterKey, access),
     },
     async (request, reply) => {
       const body = request.body;

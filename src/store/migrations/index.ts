@@ -7,6 +7,7 @@ import { segmentMigration } from './0004_segment.js';
 import { partialEmailIndexMigration } from './0005_partial_email_index.js';
 import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
 import { segmentsExportsMigration } from './0007_segments_exports.js';
+import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0005_partial_email_index': partialEmailIndexMigration,
   '0006_partial_event_indexes': partialEventIndexesMigration,
   '0007_segments_exports': segmentsExportsMigration,
+  '0007_workspace_rate_limits': workspaceRateLimitsMigration,
   '0012_people_fillfactor': peopleFillfactorMigration,
 };
 

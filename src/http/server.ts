@@ -103,7 +103,7 @@ export function buildServer({
   });
   app.register(async (scope) => {
     scope.addHook('onRequest', appAuth(store.reader, cache));
-    appApiRoutes(scope, store.reader);
+    appApiRoutes(scope, store.reader, writer);
   });
   return app;
 }

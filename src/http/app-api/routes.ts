@@ -17,6 +17,10 @@ import { parseObjectId, parseObjectTypeId } from '../../domain/objects.js';
 import { devicesStore } from '../../store/devices.js';
 import { peopleStore } from '../../store/people.js';
 import type { Db } from '../../store/types.js';
+import type { Writer } from '../../ingest/writer.js';
+import { bulkDeleteRoutes } from './bulk-delete.js';
+import { duplicateRoutes } from './duplicates.js';
+import { suppressionRoutes } from './suppressions.js';
 
 interface RefParams {
   ref: string;
@@ -41,9 +45,12 @@ async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 
 }
 
 /** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */
-export function appApiRoutes(app: FastifyInstance, db: Db) {
+export function appApiRoutes(app: FastifyInstance, db: Db, writer: Writer) {
   const config = { errorShape: 'app' as const };
   workspaceActivityRoutes(app, db);
+  bulkDeleteRoutes(app, writer);
+  duplicateRoutes(app, db, writer);
+  suppressionRoutes(app, db, writer);
 
   app.get<{ Querystring: { email?: string } }>('/v1/customers', { config }, async (request) => {
     const email = request.query.email;

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import { parseDedupeAction, parseDedupeKey, parseKeepRule, planDedupe } from '../../domain/dedupe.js';
+import { fail } from '../../domain/errors.js';
+import { resolveDuplicates } from '../../ingest/bulk.js';
+import type { Writer } from '../../ingest/writer.js';
+import { findDuplicateGroups, listDuplicates } from '../../queries/duplicates.js';
+import type { Db } from '../../store/types.js';
+import { callContext } from '../context.js';
+import { parseLimit } from './query.js';
+
+/** (Roster) Duplicate people: list the groups sharing a value, and resolve them by merge or delete. */
+export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
+  const config = { errorShape: 'app' as const };
+
+  app.get<{ Querystring: { by?: string; limit?: string; start?: string } }>(
+    '/v1/duplicates',
+    { config },
+    async (request) => {
+      const q = request.query;
+      const key = parseDedupeKey(q.by ?? 'email');
+      const listed = await listDuplicates(db, request.workspace.pk, key, {
+        limit: parseLimit(q.limit, 1000, 100),
+        start: q.start,
+      });
+      return { by: q.by ?? 'email', ...listed };
+    },
+  );
+
+  app.post('/v1/duplicates/resolve', { config }, async (request) => {
+    const body = request.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw fail('invalid_body', 'The body must be {by, keep, action, dry_run}.');
+    const b = body as Record<string, unknown>;
+    const key = parseDedupeKey(b.by ?? 'email');
+    const keep = parseKeepRule(b.keep);
+    const action = parseDedupeAction(b.action);
+    if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean')
+      throw fail('invalid_body', 'dry_run: must be a boolean.', 'dry_run');
+    const dryRun = b.dry_run === true;
+    const groups = await findDuplicateGroups(db, request.workspace.pk, key);
+    const plans = planDedupe(groups, keep);
+    const rows = await resolveDuplicates(writer, callContext(request, 'app_api'), plans, action, dryRun);
+    const count = (s: string) => rows.filter((r) => r.status === s).length;
+    return {
+      by: b.by ?? 'email',
+      keep,
+      action,
+      dry_run: dryRun,
+      groups: plans.length,
+      kept: plans.length,
+      dropped: dryRun ? count('planned') : count(action === 'merge' ? 'merged' : 'deleted'),
+      not_found: count('not_found'),
+      failed: count('failed'),
+      plan: rows,
+    };
+  });
+}

@@ -1,0 +1,67 @@
+import type { DedupeKey, DuplicateGroup } from '../domain/dedupe.js';
+import { fail } from '../domain/errors.js';
+import { duplicatesStore } from '../store/duplicates.js';
+import type { Db } from '../store/types.js';
+
+/** Every duplicate group of the workspace (or one page of them), with each person's event count. */
+export async function findDuplicateGroups(
+  db: Db,
+  workspacePk: number,
+  key: DedupeKey,
+  page: { after?: string; limit?: number } = {},
+): Promise<DuplicateGroup[]> {
+  const rows = await duplicatesStore.scan(db, workspacePk, key, page);
+  const events = await duplicatesStore.eventCounts(
+    db,
+    workspacePk,
+    rows.map((r) => r.pk),
+  );
+  const groups: DuplicateGroup[] = [];
+  for (const r of rows) {
+    let group = groups.at(-1);
+    if (group?.value !== r.value) groups.push((group = { value: r.value, people: [] }));
+    group.people.push({
+      pk: r.pk,
+      cioId: r.cio_id,
+      id: r.id,
+      email: r.email,
+      createdAt: r.created_at_s,
+      events: events.get(r.pk) ?? 0,
+    });
+  }
+  return groups;
+}
+
+const encodeCursor = (value: string) => Buffer.from(`dup:${value}`).toString('base64url');
+function decodeCursor(raw: string): string {
+  const text = Buffer.from(raw, 'base64url').toString('utf8');
+  if (!text.startsWith('dup:')) throw fail('invalid_query', 'start: not a cursor this API gave out.', 'start');
+  return text.slice(4);
+}
+
+/** A group as the App API shows it. */
+export const duplicateGroupView = (g: DuplicateGroup) => ({
+  value: g.value,
+  count: g.people.length,
+  people: g.people.map((p) => ({
+    cio_id: p.cioId,
+    id: p.id,
+    email: p.email,
+    created_at: p.createdAt,
+    events: p.events,
+  })),
+});
+
+/** `GET /v1/duplicates`: a page of groups in value order; `next` is "" on the last page. */
+export async function listDuplicates(
+  db: Db,
+  workspacePk: number,
+  key: DedupeKey,
+  q: { limit: number; start?: string },
+) {
+  const after = q.start ? decodeCursor(q.start) : undefined;
+  const groups = await findDuplicateGroups(db, workspacePk, key, { after, limit: q.limit + 1 });
+  const page = groups.slice(0, q.limit);
+  const next = groups.length > q.limit ? encodeCursor(page.at(-1)!.value) : '';
+  return { groups: page.map(duplicateGroupView), next };
+}

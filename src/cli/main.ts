@@ -1,9 +1,12 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { copyCommand } from './copy.js';
+import { dedupeCommand } from './dedupe.js';
 import { logCommand } from './log.js';
 import { migrateCommand } from './migrate.js';
+import { peopleCommands } from './people.js';
 import { serve } from './serve.js';
+import { suppressionsCommands } from './suppressions.js';
 import { workspaceCommands } from './workspace.js';
 
 /** The `roster` command. */
@@ -17,5 +20,8 @@ export function buildCli(): Command {
   logCommand(program);
   migrateCommand(program);
   copyCommand(program);
+  peopleCommands(program);
+  dedupeCommand(program);
+  suppressionsCommands(program);
   return program;
 }

@@ -10,23 +10,36 @@ export async function findDuplicateGroups(
   key: DedupeKey,
   page: { after?: string; limit?: number } = {},
 ): Promise<DuplicateGroup[]> {
-  const rows = await duplicatesStore.scan(db, workspacePk, key, page);
+  const found = await duplicatesStore.groups(db, workspacePk, key, page);
+  const people = await duplicatesStore.members(
+    db,
+    workspacePk,
+    found.flatMap((g) => g.pks),
+  );
   const events = await duplicatesStore.eventCounts(
     db,
     workspacePk,
-    rows.map((r) => r.pk),
+    people.map((p) => p.pk),
   );
+  const byPk = new Map(people.map((p) => [p.pk, p]));
   const groups: DuplicateGroup[] = [];
-  for (const r of rows) {
-    let group = groups.at(-1);
-    if (group?.value !== r.value) groups.push((group = { value: r.value, people: [] }));
-    group.people.push({
-      pk: r.pk,
-      cioId: r.cio_id,
-      id: r.id,
-      email: r.email,
-      createdAt: r.created_at_s,
-      events: events.get(r.pk) ?? 0,
+  for (const g of found) {
+    const members = g.pks
+      .map((pk) => byPk.get(pk))
+      .filter((p) => p !== undefined)
+      .sort((a, b) => a.pk - b.pk);
+    // A person deleted between the two reads leaves a group of one: no longer a duplicate.
+    if (members.length < 2) continue;
+    groups.push({
+      value: g.value,
+      people: members.map((r) => ({
+        pk: r.pk,
+        cioId: r.cio_id,
+        id: r.id,
+        email: r.email,
+        createdAt: r.created_at_s,
+        events: events.get(r.pk) ?? 0,
+      })),
     });
   }
   return groups;

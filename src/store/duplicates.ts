@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { DedupeKey } from '../domain/dedupe.js';
 import { onPostgres, type Db } from './types.js';
 
@@ -13,51 +13,66 @@ export interface DuplicateRow {
 }
 
 /**
- * The normalised value people are grouped by (mirrors domain/dedupe.ts normalizeDuplicateValue): spaces trimmed,
- * values with an `@` lowercased. `email` is the stored normalised email of id_only workspaces (in email_or_id
- * workspaces the email is a unique identifier, so it never has duplicates and the scan finds none).
+ * The values people are grouped by, one row per person (mirrors domain/dedupe.ts normalizeDuplicateValue): spaces
+ * trimmed, values with an `@` lowercased. `email` is the stored normalised email of id_only workspaces (in
+ * email_or_id workspaces the email is a unique identifier, so it never has duplicates and the scan finds none).
+ * An attribute is read from the JSON once per person (the materialized `raw`), then normalised.
  */
-function valueExpression(db: Db, key: DedupeKey): RawBuilder<string | null> {
-  if (key.kind === 'email') return sql<string | null>`email_norm`;
+function valuesCte(db: Db, workspacePk: number, key: DedupeKey) {
+  // The email scan reads the partial (workspace_pk, email_norm) index, which holds exactly the id_only emails.
+  if (key.kind === 'email')
+    return sql`vals as (
+      select pk, email_norm as v from people
+      where workspace_pk = ${workspacePk} and email_key is null and email_norm is not null)`;
   const raw = onPostgres(db)
-    ? sql`(attributes::jsonb ->> ${key.name})`
+    ? sql`(attributes::json ->> ${key.name})`
     : sql`cast(json_extract(attributes, ${`$."${key.name}"`}) as text)`;
-  return sql<string | null>`case when ${raw} like '%@%' then lower(trim(${raw})) else trim(${raw}) end`;
+  return sql`raw as materialized (select pk, ${raw} as r from people where workspace_pk = ${workspacePk}),
+    vals as (
+      select pk, case when r like '%@%' then lower(trim(r)) else trim(r) end as v from raw where r is not null)`;
 }
 
 /** Set-based duplicate scans: one GROUP BY over the workspace's people, never a row at a time in code. */
 export const duplicatesStore = {
   /**
-   * The members of duplicate groups (two or more people sharing a non-empty value), ordered by value then pk.
+   * Duplicate groups (two or more people sharing a non-empty value) in value order, each with its people's pks.
    * `after`/`limit` page by value: only groups whose value sorts after `after`, at most `limit` groups.
    */
-  async scan(
+  async groups(
     db: Db,
     workspacePk: number,
     key: DedupeKey,
     page: { after?: string; limit?: number } = {},
-  ): Promise<DuplicateRow[]> {
-    const value = valueExpression(db, key);
-    // The email scan reads the partial (workspace_pk, email_norm) index, which holds exactly the id_only emails.
-    const emailOnly = key.kind === 'email' ? sql`and email_key is null and email_norm is not null` : sql``;
+  ): Promise<{ value: string; pks: number[] }[]> {
     const pg = onPostgres(db);
     // "C" collation on PostgreSQL so groups come in byte order, as on SQLite, and cursors mean the same on both.
-    const after =
-      page.after === undefined ? sql`` : pg ? sql`and v > ${page.after} collate "C"` : sql`and v > ${page.after}`;
+    const collate = pg ? sql`collate "C"` : sql``;
+    const after = page.after === undefined ? sql`` : sql`and v > ${page.after} ${collate}`;
     const limit = page.limit === undefined ? sql`` : sql`limit ${page.limit}`;
-    const order = pg ? sql`collate "C"` : sql``;
-    const result = await sql<DuplicateRow>`
-      with vals as (
-        select pk, ${value} as v from people where workspace_pk = ${workspacePk} ${emailOnly}
-      ),
-      dups as (
-        select v from vals where v is not null and v <> '' ${after}
-        group by v having count(*) > 1 order by v ${order} ${limit}
-      )
-      select vals.v as value, p.pk, p.cio_id, p.id, p.email, p.created_at_s
-      from dups join vals on vals.v = dups.v join people p on p.pk = vals.pk
-      order by vals.v ${order}, p.pk`.execute(db);
-    return result.rows.map((r) => ({ ...r, pk: Number(r.pk), created_at_s: Number(r.created_at_s) }));
+    const pks = pg ? sql`string_agg(pk::text, ',')` : sql`group_concat(pk)`;
+    const result = await sql<{ value: string; pks: string }>`
+      with ${valuesCte(db, workspacePk, key)}
+      select v as value, ${pks} as pks from vals
+      where v <> '' ${after}
+      group by v having count(*) > 1
+      order by v ${collate} ${limit}`.execute(db);
+    return result.rows.map((r) => ({ value: r.value, pks: String(r.pks).split(',').map(Number) }));
+  },
+
+  /** The people with these pks, in pk order. */
+  async members(db: Db, workspacePk: number, pks: readonly number[]): Promise<Omit<DuplicateRow, 'value'>[]> {
+    const rows: Omit<DuplicateRow, 'value'>[] = [];
+    for (let i = 0; i < pks.length; i += 500) {
+      // By primary key alone: with workspace_pk in the WHERE, SQLite scans the workspace's index instead.
+      const found = await db
+        .selectFrom('people')
+        .select(['pk', 'workspace_pk', 'cio_id', 'id', 'email', 'created_at_s'])
+        .where('pk', 'in', pks.slice(i, i + 500))
+        .execute();
+      for (const { workspace_pk, ...r } of found)
+        if (workspace_pk === workspacePk) rows.push({ ...r, pk: Number(r.pk), created_at_s: Number(r.created_at_s) });
+    }
+    return rows.sort((a, b) => a.pk - b.pk);
   },
 
   /** Stored events per person, for the given people (missing from the map: none). */

@@ -13,6 +13,7 @@
 // - created_at spread evenly over the three years before now, with jitter;
 // - events: every 5th person has 1 to 3 (`signed_up`, `viewed`, `purchased`).
 import { sql } from 'kysely';
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const dist = new URL('../dist/', import.meta.url);
@@ -39,6 +40,7 @@ export const seededDuplicateEmails = (count) => Math.floor(count / 50);
  * Returns the workspace's credentials and pk, and how long the inserts took.
  */
 export async function seedPeople({ dataDir, databaseUrl, count = 1_000_000, txRows = 50_000, log = () => {} }) {
+  mkdirSync(dataDir, { recursive: true });
   const store = await openStore({ dataDir, databaseUrl });
   try {
     const creds = await workspacesStore.create(store.writer, loadMasterKey(dataDir), {

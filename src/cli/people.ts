@@ -32,6 +32,13 @@ async function guarded(fn: () => Promise<void>) {
   }
 }
 
+/** Progress on a terminal's stderr, redrawn in place after each chunk; nothing when stderr is not a terminal. */
+function progress(counts: Record<string, number>) {
+  if (!process.stderr.isTTY) return;
+  const parts = Object.entries(counts).map(([k, v]) => `${k.replace(/_/g, ' ')} ${v.toLocaleString('en-US')}`);
+  process.stderr.write(`\r${parts.join(', ')}…`);
+}
+
 /** Prints the summary: one line for people, one JSON object with --json. */
 function printSummary(o: FileOptions, summary: Record<string, number | string | boolean | null>) {
   if (o.json) return console.log(JSON.stringify(summary));
@@ -93,7 +100,9 @@ export function peopleCommands(program: Command): void {
               else counts.updated++;
             }
             await errors.flush(header);
+            progress(counts);
           }
+          if (process.stderr.isTTY) process.stderr.write('\n');
           printSummary(o, { ...counts, errors_file: await errors.close() });
         }),
       ),
@@ -158,7 +167,9 @@ export function peopleCommands(program: Command): void {
               report(ready[i]!.row.line, values(ready[i]!.row), r.code ?? 'internal', r.message ?? '');
             }
             await errors.flush(header);
+            progress(counts);
           }
+          if (process.stderr.isTTY) process.stderr.write('\n');
           printSummary(o, { dry_run: dryRun, ...counts, errors_file: await errors.close() });
         }),
       ),

@@ -48,7 +48,9 @@ export async function findDuplicateGroups(
 const encodeCursor = (value: string) => Buffer.from(`dup:${value}`).toString('base64url');
 function decodeCursor(raw: string): string {
   const text = Buffer.from(raw, 'base64url').toString('utf8');
-  if (!text.startsWith('dup:')) throw fail('invalid_query', 'start: not a cursor this API gave out.', 'start');
+  // A NUL cannot be compared on PostgreSQL, and no stored value holds one.
+  if (!text.startsWith('dup:') || text.includes('\u0000'))
+    throw fail('invalid_query', 'start: not a cursor this API gave out.', 'start');
   return text.slice(4);
 }
 

@@ -250,6 +250,9 @@ describe('duplicates by an attribute (email_or_id workspace)', () => {
       'by=email&limit=abc',
       'by=email&start=bm9wZQ',
       'by=email&start=%%%',
+      `by=email&start=${Buffer.from('dup:a\u0000').toString('base64url')}`,
+      'by=a%00b',
+      'by=email&by=phone',
     ])
       expectAppError(await ws.app('GET', `/v1/duplicates?${q}`), 400, 'invalid_query');
     for (const body of [
@@ -268,7 +271,7 @@ describe('duplicates by an attribute (email_or_id workspace)', () => {
     expectAppError(await ws.app('POST', '/v1/duplicates/resolve', [1]), 400, 'invalid_body');
     expectAppError(await ws.app('POST', '/v1/duplicates/resolve'), 400, 'invalid_body');
     // Odd but valid attribute names are fine.
-    for (const by of ['plan.tier', "o'brien", 'a b', '日本'])
+    for (const by of ['plan.tier', "o'brien", 'a b', '日本', 'a\\b', 'x[0]', 'a]', '.', '*', 'a$', '#'])
       expectOk(await ws.app('GET', `/v1/duplicates?by=${encodeURIComponent(by)}`));
   });
 });
@@ -365,8 +368,11 @@ describe('the suppression list', () => {
     expectAppError(await ws.app('DELETE', `/v1/suppressions/id/nobody`), 404, 'suppression_not_found');
     expectAppError(await ws.app('DELETE', `/v1/suppressions/phone/1`), 400, 'invalid_identifier');
     expectAppError(await ws.app('DELETE', `/v1/suppressions/id/%20`), 400, 'invalid_identifier');
+    expectAppError(await ws.app('DELETE', `/v1/suppressions/id/a%00b`), 400, 'invalid_identifier');
+    expectAppError(await ws.app('DELETE', `/v1/suppressions/email/a%0A@example.com`), 400, 'invalid_identifier');
     expectOk(await ws.app('DELETE', `/v1/suppressions/id/${ids[2]}`));
-    for (const q of ['limit=0', 'limit=1001', 'start=xyz', 'start=WyJwaG9uZSIsIjEiXQ'])
+    const nulCursor = Buffer.from(JSON.stringify(['id', 'a\u0000'])).toString('base64url');
+    for (const q of ['limit=0', 'limit=1001', 'start=xyz', 'start=WyJwaG9uZSIsIjEiXQ', `start=${nulCursor}`])
       expectAppError(await ws.app('GET', `/v1/suppressions?${q}`), 400, 'invalid_query');
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fail } from '../../domain/errors.js';
-import { suppressionReference } from '../../domain/suppression.js';
+import { controlChars, suppressionReference } from '../../domain/suppression.js';
 import type { Writer } from '../../ingest/writer.js';
 import { suppressionsStore, type SuppressionKey } from '../../store/suppressions.js';
 import type { Db } from '../../store/types.js';
@@ -13,7 +13,8 @@ const encodeCursor = (k: SuppressionKey) => Buffer.from(JSON.stringify([k.kind, 
 function decodeCursor(raw: string): SuppressionKey {
   try {
     const [kind, value] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
-    if ((kind === 'id' || kind === 'email') && typeof value === 'string') return { kind, value };
+    if ((kind === 'id' || kind === 'email') && typeof value === 'string' && !controlChars.test(value))
+      return { kind, value };
   } catch {
     // not ours: refused below
   }

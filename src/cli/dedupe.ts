@@ -12,7 +12,7 @@ import {
   type KeepRule,
 } from '../domain/dedupe.js';
 import { RosterError } from '../domain/errors.js';
-import { resolveDuplicates, type ResolvedRow } from '../ingest/bulk.js';
+import { planCsvColumns, planCsvRecord, resolveDuplicates, type ResolvedRow } from '../ingest/bulk.js';
 import { findDuplicateGroups } from '../queries/duplicates.js';
 import { withWorkspace } from './session.js';
 
@@ -38,31 +38,13 @@ interface DedupeOptions {
   json?: boolean;
 }
 
-export const planColumns = [
-  'value',
-  'role',
-  'cio_id',
-  'id',
-  'email',
-  'created_at',
-  'events',
-  'kept_cio_id',
-  'reason',
-  'status',
-  'error_code',
-  'error_message',
-] as const;
-
 /** Writes the plan as CSV to a file, or to stdout. */
 async function writePlan(rows: ResolvedRow[], out: string | undefined) {
-  const csv = stringify({ header: true, columns: [...planColumns] });
+  const csv = stringify({ header: true, columns: [...planCsvColumns] });
   const target = out ? createWriteStream(out) : process.stdout;
   csv.pipe(target, { end: out !== undefined });
   for (const r of rows) {
-    const line = [...planColumns].map((c) =>
-      c === 'error_code' ? (r.code ?? '') : c === 'error_message' ? (r.message ?? '') : (r[c] ?? ''),
-    );
-    if (!csv.write(line)) await new Promise((resolve) => csv.once('drain', resolve));
+    if (!csv.write(planCsvRecord(r))) await new Promise((resolve) => csv.once('drain', resolve));
   }
   csv.end();
   await finished(out ? target : csv);

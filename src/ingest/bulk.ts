@@ -67,6 +67,28 @@ export interface ResolvedRow extends PlanRow {
   message?: string;
 }
 
+/** The columns of a plan as CSV (`roster dedupe --out`, `POST /v1/duplicates/resolve` with `Accept: text/csv`). */
+export const planCsvColumns = [
+  'value',
+  'role',
+  'cio_id',
+  'id',
+  'email',
+  'created_at',
+  'events',
+  'kept_cio_id',
+  'reason',
+  'status',
+  'error_code',
+  'error_message',
+] as const;
+
+/** One plan row as a CSV record in planCsvColumns order; no value is written as an empty cell. */
+export const planCsvRecord = (r: ResolvedRow): (string | number)[] =>
+  planCsvColumns.map((c) =>
+    c === 'error_code' ? (r.code ?? '') : c === 'error_message' ? (r.message ?? '') : (r[c] ?? ''),
+  );
+
 /**
  * Carries out a dedupe plan: each dropped person is merged into (identity.md, Merge) or deleted beside the one kept.
  * People are named by cio_id, so a person changed since the scan is still the one meant; one gone meanwhile is

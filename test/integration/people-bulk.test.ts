@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type Reply, type TestServer, type TestWorkspace } from '../helpers/roster-server.js';
 
@@ -116,6 +117,30 @@ describe('the seed procedure: resolve existing duplicates (id_only workspace)', 
     ).toEqual([a2, a3, c2].sort());
     expect(rows.find((r) => r.id === a1)!.reason).toContain('oldest created_at');
     expect(rows.filter((r) => r.role === 'drop').every((r) => r.status === 'planned')).toBe(true);
+    // The same plan as CSV, for the seed's CSV-file procedure.
+    const csv = await fetch(`${ws.base}/v1/duplicates/resolve`, {
+      method: 'POST',
+      headers: { authorization: ws.appAuth, 'content-type': 'application/json', accept: 'text/csv' },
+      body: JSON.stringify({ by: 'email', action: 'delete', dry_run: true }),
+    });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const records = parse(await csv.text(), { columns: true }) as Record<string, string>[];
+    expect(records.map((r) => [r.role, r.id, r.status])).toEqual(rows.map((r) => [r.role, r.id, r.status]));
+    expect(Object.keys(records[0]!)).toEqual([
+      'value',
+      'role',
+      'cio_id',
+      'id',
+      'email',
+      'created_at',
+      'events',
+      'kept_cio_id',
+      'reason',
+      'status',
+      'error_code',
+      'error_message',
+    ]);
     // A dry run changes nothing.
     expect(await server.dump(ws)).toEqual(before);
 

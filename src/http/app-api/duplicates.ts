@@ -1,12 +1,16 @@
+import { stringify } from 'csv-stringify';
 import type { FastifyInstance } from 'fastify';
 import { parseDedupeAction, parseDedupeKey, parseKeepRule, planDedupe } from '../../domain/dedupe.js';
 import { fail } from '../../domain/errors.js';
-import { resolveDuplicates } from '../../ingest/bulk.js';
+import { planCsvColumns, planCsvRecord, resolveDuplicates } from '../../ingest/bulk.js';
 import type { Writer } from '../../ingest/writer.js';
 import { findDuplicateGroups, listDuplicates } from '../../queries/duplicates.js';
 import type { Db } from '../../store/types.js';
 import { callContext } from '../context.js';
 import { parseLimit } from './query.js';
+
+/** True when the Accept header prefers CSV over JSON (only `text/csv` is looked for; JSON is the default). */
+const wantsCsv = (accept: string | undefined) => accept !== undefined && /(^|,)\s*text\/csv\b/i.test(accept);
 
 /** (Roster) Duplicate people: list the groups sharing a value, and resolve them by merge or delete. */
 export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
@@ -26,7 +30,7 @@ export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
     },
   );
 
-  app.post('/v1/duplicates/resolve', { config }, async (request) => {
+  app.post('/v1/duplicates/resolve', { config }, async (request, reply) => {
     const body = request.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body))
       throw fail('invalid_body', 'The body must be {by, keep, action, dry_run}.');
@@ -40,6 +44,11 @@ export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
     const groups = await findDuplicateGroups(db, request.workspace.pk, key);
     const plans = planDedupe(groups, keep);
     const rows = await resolveDuplicates(writer, callContext(request, 'app_api'), plans, action, dryRun);
+    // The plan as CSV, one record per person, for whoever asks for it (the seed's procedure works on CSV files).
+    if (wantsCsv(request.headers.accept))
+      return reply
+        .type('text/csv; charset=utf-8')
+        .send(stringify(rows.map(planCsvRecord), { header: true, columns: [...planCsvColumns] }));
     const count = (s: string) => rows.filter((r) => r.status === s).length;
     return {
       by: b.by ?? 'email',

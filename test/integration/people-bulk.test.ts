@@ -1,5 +1,9 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planDedupe } from '../../src/domain/dedupe.js';
+import { resolveDuplicates } from '../../src/ingest/bulk.js';
+import { findDuplicateGroups } from '../../src/queries/duplicates.js';
+import { workspacesStore } from '../../src/store/workspaces.js';
 import { startServer, type Reply, type TestServer, type TestWorkspace } from '../helpers/roster-server.js';
 
 /**
@@ -193,6 +197,33 @@ describe('the seed procedure: resolve existing duplicates (id_only workspace)', 
 
     const groups = await allGroups(ws, 'email');
     expect(groups).toEqual([]);
+  });
+
+  it('a person gone between the scan and the change is reported not_found; the rest is still merged', async () => {
+    const { ws, a1, a2, a3 } = await duplicatedWorkspace();
+    const { pk } = await server.roster.store.reader
+      .selectFrom('workspaces')
+      .select('pk')
+      .where('public_id', '=', ws.creds.workspace_id)
+      .executeTakeFirstOrThrow();
+    const plans = planDedupe(await findDuplicateGroups(server.roster.store.reader, pk, { kind: 'email' }), 'oldest');
+    expectOk(await ws.delete(a2)); // after the scan, before the merge
+    const workspace = (await workspacesStore.byPk(server.roster.store.reader, pk))!;
+    const rows = await resolveDuplicates(
+      server.roster.writer,
+      { ws: workspace, surface: 'app_api', receivedAt: Date.now() },
+      plans,
+      'merge',
+      false,
+    );
+    expect(rows.map((r) => [r.id, r.status, r.code ?? null])).toEqual([
+      [a1, 'kept', null],
+      [a2, 'not_found', 'person_not_found'],
+      [a3, 'merged', null],
+      [expect.any(String), 'kept', null],
+      [expect.any(String), 'merged', null],
+    ]);
+    expect((await ws.person(a1)).unsubscribed).toBe(true);
   });
 
   it('keep newest and keep most_events choose differently', async () => {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'csv-stringify';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
@@ -58,9 +58,11 @@ export function dedupeCommand(program: Command): void {
       'resolve duplicate people: keep one per group (oldest created_at by default), merge or delete the rest',
     )
     .requiredOption('--workspace <workspace_id>', 'the workspace')
-    .option('--by <name>', 'email, or an attribute name (e.g. secondary_email, phone)', arg(parseDedupeKey), {
-      kind: 'email',
-    } as DedupeKey)
+    .addOption(
+      new Option('--by <name>', 'email, or an attribute name (e.g. secondary_email, phone)')
+        .argParser(arg(parseDedupeKey))
+        .default({ kind: 'email' } as DedupeKey, 'email'),
+    )
     .option('--keep <rule>', 'oldest, newest or most_events', arg(parseKeepRule), 'oldest' as KeepRule)
     .requiredOption('--action <action>', 'merge (history moves to the one kept) or delete', arg(parseDedupeAction))
     .option('--dry-run', 'change nothing; write the plan')

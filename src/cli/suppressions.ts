@@ -10,6 +10,7 @@ export function suppressionsCommands(program: Command): void {
 
   sup
     .command('list')
+    .description('print every suppressed id and email: type, value, when')
     .requiredOption('--workspace <workspace_id>', 'the workspace')
     .option('--json', 'one JSON object per line: {type, value, suppressed_at}')
     .action(async (o: { workspace: string; json?: boolean }) =>

@@ -5,7 +5,7 @@ import type { Reference } from '../domain/identifiers.js';
 import { deletePeople, outcomeFailure, submitAll } from '../ingest/bulk.js';
 import type { Command as WriteCommand } from '../ingest/commands.js';
 import { peopleStore } from '../store/people.js';
-import { errorsPathFor, FailedRows, readCsvChunks, type InputRow } from './csv-files.js';
+import { errorsPathFor, FailedRows, readCsvChunks, type CsvChunk, type InputRow } from './csv-files.js';
 import { UsageError, withWorkspace } from './session.js';
 
 /** Rows submitted to the writer at once: full group-commit batches, little memory. */
@@ -39,6 +39,13 @@ function progress(counts: Record<string, number>) {
   process.stderr.write(`\r${parts.join(', ')}…`);
 }
 
+/** Broken quoting ended the file early: says where on stderr, exit code 1 (the rows before it were done). */
+function reportStop(stopped: CsvChunk['stopped']) {
+  if (!stopped) return;
+  console.error(`Stopped at line ${stopped.line}: ${stopped.message}`);
+  process.exitCode = 1;
+}
+
 /** Prints the summary: one line for people, one JSON object with --json. */
 function printSummary(o: FileOptions, summary: Record<string, number | string | boolean | null>) {
   if (o.json) return console.log(JSON.stringify(summary));
@@ -66,6 +73,7 @@ export function peopleCommands(program: Command): void {
           const mode = s.ws.settings.identifiers;
           const counts = { rows: 0, created: 0, updated: 0, failed: 0 };
           const errors = new FailedRows(o.errors ?? errorsPathFor(file));
+          let stopped: CsvChunk['stopped'];
           const fail = (line: number, cells: string[], code: string, message: string) => {
             counts.failed++;
             errors.add(line, code, message, cells);
@@ -101,9 +109,11 @@ export function peopleCommands(program: Command): void {
             }
             await errors.flush(header);
             progress(counts);
+            stopped = chunk.stopped ?? stopped;
           }
           if (process.stderr.isTTY) process.stderr.write('\n');
           printSummary(o, { ...counts, errors_file: await errors.close() });
+          reportStop(stopped);
         }),
       ),
     );
@@ -124,6 +134,7 @@ export function peopleCommands(program: Command): void {
           const counts = { rows: 0, [dryRun ? 'would_delete' : 'deleted']: 0, not_found: 0, failed: 0 };
           const deletedKey = dryRun ? 'would_delete' : 'deleted';
           const errors = new FailedRows(o.errors ?? errorsPathFor(file));
+          let stopped: CsvChunk['stopped'];
           const report = (line: number, cells: string[], code: string, message: string) =>
             errors.add(line, code, message, cells);
           for await (const chunk of readCsvChunks(file, chunkSize, requireIdentifierColumn)) {
@@ -168,9 +179,11 @@ export function peopleCommands(program: Command): void {
             }
             await errors.flush(header);
             progress(counts);
+            stopped = chunk.stopped ?? stopped;
           }
           if (process.stderr.isTTY) process.stderr.write('\n');
           printSummary(o, { dry_run: dryRun, ...counts, errors_file: await errors.close() });
+          reportStop(stopped);
         }),
       ),
     );

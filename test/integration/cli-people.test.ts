@@ -109,16 +109,18 @@ describe('roster people import', () => {
         ',,,,',
         'a6,too,many,fields,here,really',
         'taken,,silver,,',
+        'a7,"x"y,,,',
       ].join('\n'),
     );
     const r = await cli(['people', 'import', '--workspace', ws.creds.workspace_id, file, '--json']);
-    expect(r.code, r.stderr).toBe(0);
+    // Broken quoting on the last line stops the file there: exit code 1, the rows before it done.
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/^Stopped at line 13: .*not read/)]);
     const summary = JSON.parse(r.stdout);
     expect(summary).toEqual({
-      rows: 10,
+      rows: 11,
       created: 3,
       updated: 1,
-      failed: 6,
+      failed: 7,
       errors_file: file.replace(/\.csv$/, '.errors.csv'),
     });
     const failed = readCsv(summary.errors_file);
@@ -129,8 +131,11 @@ describe('roster people import', () => {
       ['a5', 'identifier_in_use'],
       ['', 'no_identifier'],
       ['a6', 'invalid_csv'],
+      ['', 'invalid_csv'], // broken quoting: no cells can be trusted
     ]);
     expect(failed.every((f) => f.error_message !== '' && Number(f.line) > 1)).toBe(true);
+    // The errors file stays rectangular: extra fields are kept, joined into the last column.
+    expect(failed.find((f) => f.id === 'a6')).toMatchObject({ email: 'too', unsubscribed: 'here,really' });
     // Rule C: the rest of the row was applied, the email was not.
     expect((await ws.person('a5')).attributes).toMatchObject({ plan: 'gold' });
     expect((await ws.person('a5')).identifiers.email).toBeNull();
@@ -142,9 +147,9 @@ describe('roster people import', () => {
     // --errors names the file; importing again updates.
     const errorsAt = join(home.dataDir, 'my-errors.csv');
     const again = await cli(['people', 'import', '--workspace', ws.creds.workspace_id, file, '--errors', errorsAt]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('rows 10, created 0, updated 4, failed 6');
-    expect(readCsv(errorsAt)).toHaveLength(6);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain('rows 11, created 0, updated 4, failed 7');
+    expect(readCsv(errorsAt)).toHaveLength(7);
   });
 
   it('in an id_only workspace an email-only row names no one; refuses bad files with exit code 2', async () => {

@@ -318,7 +318,7 @@ describe('duplicates by an attribute (email_or_id workspace)', () => {
       { by: 'id', action: 'merge' },
       { by: 42, action: 'merge' },
     ])
-      expectAppError(await ws.app('POST', '/v1/duplicates/resolve', body), 400, 'invalid_query');
+      expectAppError(await ws.app('POST', '/v1/duplicates/resolve', body), 400, 'invalid_body');
     expectAppError(
       await ws.app('POST', '/v1/duplicates/resolve', { by: 'email', action: 'merge', dry_run: 'yes' }),
       400,

@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify';
 import type { FastifyInstance } from 'fastify';
 import { parseDedupeAction, parseDedupeKey, parseKeepRule, planDedupe } from '../../domain/dedupe.js';
-import { fail } from '../../domain/errors.js';
+import { fail, RosterError } from '../../domain/errors.js';
 import { planCsvColumns, planCsvRecord, resolveDuplicates } from '../../ingest/bulk.js';
 import type { Writer } from '../../ingest/writer.js';
 import { findDuplicateGroups, listDuplicates } from '../../queries/duplicates.js';
@@ -11,6 +11,16 @@ import { parseLimit } from './query.js';
 
 /** True when the Accept header prefers CSV over JSON (only `text/csv` is looked for; JSON is the default). */
 const wantsCsv = (accept: string | undefined) => accept !== undefined && /(^|,)\s*text\/csv\b/i.test(accept);
+
+/** The same parsers read the query of GET and the body of POST: a refusal of a body field is `invalid_body`. */
+function inBody<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof RosterError && err.code === 'invalid_query') throw fail('invalid_body', err.message, err.field);
+    throw err;
+  }
+}
 
 /** (Roster) Duplicate people: list the groups sharing a value, and resolve them by merge or delete. */
 export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
@@ -35,9 +45,9 @@ export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
     if (body === null || typeof body !== 'object' || Array.isArray(body))
       throw fail('invalid_body', 'The body must be {by, keep, action, dry_run}.');
     const b = body as Record<string, unknown>;
-    const key = parseDedupeKey(b.by ?? 'email');
-    const keep = parseKeepRule(b.keep);
-    const action = parseDedupeAction(b.action);
+    const key = inBody(() => parseDedupeKey(b.by ?? 'email'));
+    const keep = inBody(() => parseKeepRule(b.keep));
+    const action = inBody(() => parseDedupeAction(b.action));
     if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean')
       throw fail('invalid_body', 'dry_run: must be a boolean.', 'dry_run');
     const dryRun = b.dry_run === true;

@@ -2,10 +2,12 @@ import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { backupCommand } from './backup.js';
 import { copyCommand } from './copy.js';
+import { dedupeCommand } from './dedupe.js';
 import { logCommand } from './log.js';
 import { migrateCommand } from './migrate.js';
 import { peopleCommands } from './people.js';
 import { serve } from './serve.js';
+import { suppressionsCommands } from './suppressions.js';
 import { workspaceCommands } from './workspace.js';
 
 /** The `roster` command. */
@@ -21,5 +23,7 @@ export function buildCli(): Command {
   copyCommand(program);
   peopleCommands(program);
   backupCommand(program);
+  dedupeCommand(program);
+  suppressionsCommands(program);
   return program;
 }

@@ -144,7 +144,7 @@ export function buildServer({
   const exportDeps = { writer: store.writer, masterKey, onExportQueued, linkTtlMs: exportLinkTtlMs };
   app.register(async (scope) => {
     scope.addHook('onRequest', appAuth(store.reader, cache, access.app));
-    appApiRoutes(scope, store.reader, exportDeps);
+    appApiRoutes(scope, store.reader, exportDeps, writer);
   });
   // Signed export downloads: the link is the credential, so no Bearer key.
   app.register(async (scope) => exportDownloadRoutes(scope, store.reader, exportDeps));

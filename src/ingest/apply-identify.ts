@@ -103,7 +103,9 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
   // cio_relationships apply to whoever the identify resolved to; a failing one is logged and answered, never undone.
   const relationshipError = p.relationships ? await relatePerson(db, ctx, person, p.relationships, callTs) : null;
   if (conflicts.length === 0)
-    return relationshipError ? { status: 'error', error: relationshipError } : { status: 'ok' };
+    return relationshipError
+      ? { status: 'error', error: relationshipError }
+      : { status: 'ok', created: decision.action === 'create' };
   await recordConflicts(db, ctx, person.pk, describeReference(ref), conflicts);
   return { status: 'conflict', conflicts };
 }

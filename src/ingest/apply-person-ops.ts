@@ -1,4 +1,5 @@
 import type { DevicePayload } from '../domain/devices.js';
+import { RosterError } from '../domain/errors.js';
 import { describeReference, type Reference } from '../domain/identifiers.js';
 import { activitiesStore } from '../store/activities.js';
 import { devicesStore } from '../store/devices.js';
@@ -15,10 +16,15 @@ import {
 } from './people-resolver.js';
 
 /** Deletes the person and all their data. Deleting someone who is not there is a no-op, logged (idempotent). */
-export async function applyDelete(db: Db, ctx: CallContext, ref: Reference): Promise<Outcome> {
+export async function applyDelete(db: Db, ctx: CallContext, ref: Reference, reportMissing = false): Promise<Outcome> {
   const person = await peopleStore.findByRef(db, ctx.ws.pk, ref);
   if (!person) {
     await logOutcome(db, ctx, describeReference(ref), 'person_not_found', 'Nothing to delete.');
+    if (reportMissing)
+      return {
+        status: 'error',
+        error: new RosterError('person_not_found', `No person matches ${describeReference(ref)}.`),
+      };
     return { status: 'ok' };
   }
   await peopleStore.deleteCascade(db, ctx.ws.pk, person.pk);
@@ -43,9 +49,15 @@ export async function applySuppress(db: Db, ctx: CallContext, ref: Reference): P
 }
 
 /** Frees a suppressed identifier (and any suppressed with it). The profile is not restored. */
-export async function applyUnsuppress(db: Db, ctx: CallContext, ref: Reference): Promise<Outcome> {
+export async function applyUnsuppress(
+  db: Db,
+  ctx: CallContext,
+  ref: Reference,
+  reportMissing = false,
+): Promise<Outcome> {
   const key = suppressionKeyOf(ref);
-  if (key !== null) await suppressionsStore.unsuppress(db, ctx.ws.pk, key);
+  const freed = key === null ? 0 : await suppressionsStore.unsuppress(db, ctx.ws.pk, key);
+  if (freed === 0 && reportMissing) return { status: 'error', error: new RosterError('suppression_not_found') };
   return { status: 'ok' };
 }
 

@@ -18,11 +18,11 @@ export function applyCommand(db: Db, ctx: CallContext, cmd: Command): Promise<Ou
     case 'anonymous_event':
       return applyAnonymousEvent(db, ctx, cmd.anonymousId, cmd.event);
     case 'delete':
-      return applyDelete(db, ctx, cmd.ref);
+      return applyDelete(db, ctx, cmd.ref, cmd.reportMissing);
     case 'suppress':
       return applySuppress(db, ctx, cmd.ref);
     case 'unsuppress':
-      return applyUnsuppress(db, ctx, cmd.ref);
+      return applyUnsuppress(db, ctx, cmd.ref, cmd.reportMissing);
     case 'merge':
       return applyMerge(db, ctx, cmd.primary, cmd.secondary);
     case 'add_device':

@@ -25,9 +25,11 @@ export type Command =
   | { kind: 'identify'; ref: Reference; payload: IdentifyPayload }
   | { kind: 'event'; ref: Reference; event: EventPayload }
   | { kind: 'anonymous_event'; anonymousId: string | null; event: EventPayload }
-  | { kind: 'delete'; ref: Reference }
+  /** `reportMissing`: answer person_not_found when no one is there (bulk delete says what happened per person). */
+  | { kind: 'delete'; ref: Reference; reportMissing?: boolean }
   | { kind: 'suppress'; ref: Reference }
-  | { kind: 'unsuppress'; ref: Reference }
+  /** `reportMissing`: answer suppression_not_found when the identifier is not suppressed. */
+  | { kind: 'unsuppress'; ref: Reference; reportMissing?: boolean }
   | { kind: 'merge'; primary: Reference; secondary: Reference }
   | { kind: 'add_device'; ref: Reference; device: DevicePayload }
   | { kind: 'delete_device'; ref: Reference; token: string }
@@ -63,7 +65,8 @@ export type Command =
 
 /** How a command ended, after its batch committed. */
 export type Outcome =
-  | { status: 'ok' }
+  /** `created`: an identify made a new person (imports count created and updated people apart). */
+  | { status: 'ok'; created?: boolean }
   | { status: 'dropped'; reason: 'suppressed' | 'duplicate' }
   | { status: 'conflict'; conflicts: Conflict[] }
   | { status: 'error'; error: RosterError };

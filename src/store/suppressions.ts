@@ -94,4 +94,27 @@ export const suppressionsStore = {
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   },
+
+  /** A page of the workspace's suppressed identifiers in (kind, value) order: the primary key's order. */
+  async list(
+    db: Db,
+    workspacePk: number,
+    page: { after?: SuppressionKey; limit: number },
+  ): Promise<(SuppressionKey & { createdAt: number })[]> {
+    const after = page.after;
+    const rows = await db
+      .selectFrom('suppressions')
+      .select(['kind', 'value', 'created_at'])
+      .where('workspace_pk', '=', workspacePk)
+      .$if(after !== undefined, (q) =>
+        q.where((eb) =>
+          eb.or([eb('kind', '>', after!.kind), eb.and([eb('kind', '=', after!.kind), eb('value', '>', after!.value)])]),
+        ),
+      )
+      .orderBy('kind')
+      .orderBy('value')
+      .limit(page.limit)
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, value: r.value, createdAt: Number(r.created_at) }));
+  },
 };

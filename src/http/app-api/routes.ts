@@ -20,6 +20,10 @@ import { parseObjectId, parseObjectTypeId } from '../../domain/objects.js';
 import { devicesStore } from '../../store/devices.js';
 import { peopleStore } from '../../store/people.js';
 import type { Db } from '../../store/types.js';
+import type { Writer } from '../../ingest/writer.js';
+import { bulkDeleteRoutes } from './bulk-delete.js';
+import { duplicateRoutes } from './duplicates.js';
+import { suppressionRoutes } from './suppressions.js';
 
 interface RefParams {
   ref: string;
@@ -44,12 +48,15 @@ async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 
 }
 
 /** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */
-export function appApiRoutes(app: FastifyInstance, db: Db, deps: ExportDeps) {
+export function appApiRoutes(app: FastifyInstance, db: Db, deps: ExportDeps, writer: Writer) {
   const config = { errorShape: 'app' as const };
   workspaceActivityRoutes(app, db);
   customerSearchRoutes(app, db);
   segmentRoutes(app, db, deps.writer);
   exportRoutes(app, db, deps);
+  bulkDeleteRoutes(app, writer);
+  duplicateRoutes(app, db, writer);
+  suppressionRoutes(app, db, writer);
 
   app.get<{ Querystring: { email?: string } }>('/v1/customers', { config }, async (request) => {
     const email = request.query.email;

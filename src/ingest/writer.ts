@@ -5,6 +5,7 @@ import type { CallContext, Command, Outcome } from './commands.js';
 import { deferrable, possibleCreates, prefetch } from './batch.js';
 import { peopleStore } from '../store/people.js';
 import { attachUnit, detachUnit, UnitOfWork } from '../store/unit-of-work.js';
+import { analyzeIfNeverAnalyzed } from '../store/planner.js';
 
 interface Pending {
   ctx: CallContext;
@@ -85,11 +86,23 @@ export class Writer {
     }
   }
 
+  private applied = 0;
+
+  /** PostgreSQL: once a few thousand commands are in, makes sure the tables they filled have statistics. */
+  private noteApplied(n: number): void {
+    if (this.applied < 0 || !onPostgres(this.db)) return;
+    this.applied += n;
+    if (this.applied < analyzeAfter) return;
+    this.applied = -1;
+    analyzeIfNeverAnalyzed(this.db).catch(() => undefined); // statistics only: autovacuum makes them later anyway
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       const started = performance.now();
       const outcomes = await this.applyTogether(batch);
+      this.noteApplied(batch.length);
       if (outcomes) batch.forEach((p, i) => p.resolve(outcomes[i]!));
       else
         for (const p of batch) {
@@ -109,6 +122,7 @@ export class Writer {
 // winner's row and applies the identity rules to it.
 const maxAttempts = 5;
 const maxBatchAttempts = 3;
+const analyzeAfter = 5000;
 
 /**
  * A batch in one transaction through a unit of work: everyone it names read in one query, identifies and events

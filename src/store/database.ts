@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type DatabaseConnection } from 'kysely';
+import { connectionSettings } from './planner.js';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,12 +103,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * may start at once). The writer pool is small: one process writes through one ingest writer.
  */
 export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
+  const onCreateConnection = async (c: DatabaseConnection) => void (await c.executeQuery(connectionSettings));
   const writer = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }) }),
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }), onCreateConnection }),
   });
   if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
   const reader = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }) }),
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }), onCreateConnection }),
   });
   return {
     dialect: 'postgres',

@@ -287,8 +287,10 @@ function peopleHolding(db: Db, workspacePk: number, keys: Partial<PeopleKeys>) {
     .where('workspace_pk', '=', workspacePk)
     .where((eb) =>
       eb.or([
-        ...(ids.length ? [eb('id', 'in', ids)] : []),
-        ...(emailKeys.length ? [eb('email_key', 'in', emailKeys)] : []),
+        // `is not null` spelled out: PostgreSQL proves a partial index's predicate from an IN list of at most 100
+        // values, and with more would scan the whole workspace.
+        ...(ids.length ? [eb.and([eb('id', 'is not', null), eb('id', 'in', ids)])] : []),
+        ...(emailKeys.length ? [eb.and([eb('email_key', 'is not', null), eb('email_key', 'in', emailKeys)])] : []),
         ...(cioIds.length ? [eb('cio_id', 'in', cioIds)] : []),
         ...(anonymousIds.length
           ? [

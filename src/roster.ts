@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
+import { registerPartitionJobs } from './jobs/partitions.js';
 import { registerRetentionJobs } from './jobs/retention.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/database.js';
@@ -50,6 +51,7 @@ export async function createRoster(opts: {
     log: app.log,
   });
   registerRetentionJobs(jobs);
+  if (store.dialect === 'postgres') registerPartitionJobs(jobs);
   await jobs.start();
   return {
     store,

@@ -7,6 +7,7 @@ import { segmentMigration } from './0004_segment.js';
 import { partialEmailIndexMigration } from './0005_partial_email_index.js';
 import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
+import { partitionEventsMigration } from './0013_partition_events.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0005_partial_email_index': partialEmailIndexMigration,
   '0006_partial_event_indexes': partialEventIndexesMigration,
   '0012_people_fillfactor': peopleFillfactorMigration,
+  '0013_partition_events': partitionEventsMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

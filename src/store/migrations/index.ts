@@ -10,7 +10,7 @@ import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
 import { partitionEventsMigration } from './0013_partition_events.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '0001_core': coreMigration,
   '0002_objects': objectsMigration,
   '0003_jobs': jobsMigration,

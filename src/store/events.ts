@@ -123,13 +123,16 @@ export const eventsStore = {
    */
   async purgeAnonymousBefore(db: Db, workspacePk: number, before: number, batch: number): Promise<number> {
     if (onPostgres(db)) {
-      // The deleted events' ids are freed in the same statement.
-      const r = await sql<{ n: number }>`with gone as (
-          delete from events where (pk, received_at) in (select pk, received_at from events
-            where workspace_pk = ${workspacePk} and person_pk is null and ts < ${before} limit ${batch})
-          returning event_id),
+      // A join on (pk, received_at) would hash every partition: the batch's keys go in as arrays instead, probed in
+      // each partition's primary key. The purge's conditions are checked again on the row, under its lock. The
+      // deleted events' ids are freed in the same statement.
+      const r = await sql<{ n: number }>`with batch as materialized (select pk, received_at from events
+          where workspace_pk = ${workspacePk} and person_pk is null and ts < ${before} limit ${batch}),
+        gone as (delete from events where pk = any(array(select pk from batch))
+          and received_at = any(array(select received_at from batch))
+          and workspace_pk = ${workspacePk} and person_pk is null and ts < ${before} returning event_id),
         freed as (delete from event_ids where workspace_pk = ${workspacePk}
-          and event_id in (select event_id from gone where event_id is not null))
+          and event_id = any(array(select event_id from gone where event_id is not null)))
         select count(*)::int as n from gone`.execute(db);
       return Number(r.rows[0]?.n ?? 0);
     }
@@ -154,7 +157,7 @@ export const eventsStore = {
       const r = await sql<{ n: number }>`with gone as (
           delete from events where workspace_pk = ${workspacePk} and person_pk = ${personPk} returning event_id),
         freed as (delete from event_ids where workspace_pk = ${workspacePk}
-          and event_id in (select event_id from gone where event_id is not null))
+          and event_id = any(array(select event_id from gone where event_id is not null)))
         select count(*)::int as n from gone`.execute(db);
       return Number(r.rows[0]?.n ?? 0);
     }

@@ -9,8 +9,8 @@ const monthsBack = 60;
  * PostgreSQL: `events` (by received_at) and `activities` (by ts) become tables partitioned by month, with a DEFAULT
  * partition so an insert never fails. A unique index of a partitioned table must contain the partition key, so the
  * per-workspace event-id uniqueness moves to `event_ids (workspace_pk, event_id)`. Rows are moved over, each pk
- * sequence goes on where it stopped (pk stays unique: every insert draws from that one sequence; the primary key
- * is (pk, partition key)), and the indexes are rebuilt on the parent. SQLite is unchanged.
+ * sequence starts past the old table's largest key (pk stays unique: every insert draws from that one sequence;
+ * the primary key is (pk, partition key)), and the indexes are rebuilt on the parent. SQLite is unchanged.
  */
 export const partitionEventsMigration: Migration = {
   async up(db: Kysely<unknown>) {
@@ -72,9 +72,9 @@ export const partitionEventsMigration: Migration = {
       select pk, workspace_pk, person_pk, type, name, data, ts from activities_unpartitioned order by pk`.execute(db);
 
     for (const t of ['events', 'activities']) {
-      // The new identity sequence goes on past every key the old one gave out, and takes the old one's name.
+      // The new identity sequence starts past every stored key (as roster copy does), and takes the old one's name.
       await sql`select setval(pg_get_serial_sequence(${t}, 'pk'),
-        greatest((select coalesce(max(pk), 0) from ${sql.table(`${t}_unpartitioned`)}), 0) + 1, false)`.execute(db);
+        (select coalesce(max(pk), 0) from ${sql.table(`${t}_unpartitioned`)}) + 1, false)`.execute(db);
       await sql`drop table ${sql.table(`${t}_unpartitioned`)}`.execute(db);
       const seq = await sql<{ seq: string }>`select pg_get_serial_sequence(${t}, 'pk') as seq`.execute(db);
       const name = seq.rows[0]!.seq;

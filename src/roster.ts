@@ -4,6 +4,7 @@ import { Metrics, metricsOptionsFromEnv } from './http/metrics.js';
 import { buildServer } from './http/server.js';
 import { Writer } from './ingest/writer.js';
 import { registerExportJobs } from './jobs/exports.js';
+import { registerPartitionJobs } from './jobs/partitions.js';
 import { registerRetentionJobs } from './jobs/retention.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/database.js';
@@ -66,6 +67,7 @@ export async function createRoster(opts: {
   registerRetentionJobs(jobs);
   registerExportJobs(jobs);
   made.jobs = jobs;
+  if (store.dialect === 'postgres') registerPartitionJobs(jobs);
   await jobs.start();
   return {
     store,

@@ -8,6 +8,8 @@ export interface BulkTable {
   pgTypes: readonly string[];
   /** Drop rows a unique index already holds (events by event id, remembered message ids). */
   ignoreDuplicates?: boolean;
+  /** PostgreSQL: a statement of its own instead of the plain insert, taking the same column arrays. */
+  pgStatement?: string;
 }
 
 // SQLite: multi-row VALUES in a few fixed sizes, so each size's statement is prepared once and cached by its text.
@@ -34,7 +36,7 @@ function sqliteInsert(t: BulkTable, rows: number): string {
 }
 
 function pgInsert(t: BulkTable): string {
-  let text = pgText.get(t.table);
+  let text = t.pgStatement ?? pgText.get(t.table);
   if (text === undefined) {
     const arrays = t.pgTypes.map((type, i) => `$${i + 1}::${type}[]`).join(',');
     text =
@@ -57,24 +59,29 @@ export function columnsOf(rows: readonly (readonly unknown[])[], width: number):
 
 /**
  * Inserts the rows (each in column order) in as few statements as the dialect allows, in order: on both dialects
- * rows get ascending keys in the order given, so a person's activity keeps its order.
+ * rows get ascending keys in the order given, so a person's activity keeps its order. Returns how many rows were
+ * stored (fewer than given when duplicates were dropped).
  */
-export async function bulkInsert(db: Db, t: BulkTable, rows: readonly (readonly unknown[])[]): Promise<void> {
-  if (rows.length === 0) return;
+export async function bulkInsert(db: Db, t: BulkTable, rows: readonly (readonly unknown[])[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  let stored = 0;
   if (onPostgres(db)) {
     for (let i = 0; i < rows.length; i += pgChunk) {
       const chunk = rows.slice(i, i + pgChunk);
-      await db.executeQuery(CompiledQuery.raw(pgInsert(t), columnsOf(chunk, t.columns.length)));
+      const r = await db.executeQuery(CompiledQuery.raw(pgInsert(t), columnsOf(chunk, t.columns.length)));
+      stored += Number(r.numAffectedRows ?? 0n);
     }
-    return;
+    return stored;
   }
   let i = 0;
   for (const size of sqliteChunks) {
     while (rows.length - i >= size) {
       const params: unknown[] = [];
       for (let r = i; r < i + size; r++) for (const v of rows[r]!) params.push(v);
-      await db.executeQuery(CompiledQuery.raw(sqliteInsert(t, size), params));
+      const r = await db.executeQuery(CompiledQuery.raw(sqliteInsert(t, size), params));
+      stored += Number(r.numAffectedRows ?? 0n);
       i += size;
     }
   }
+  return stored;
 }

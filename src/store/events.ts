@@ -1,9 +1,12 @@
+import { sql } from 'kysely';
 import type { EventPayload } from '../domain/events.js';
+import { bulkInsert } from './bulk.js';
 import { PreparedQuery } from './prepared.js';
-import type { Db } from './types.js';
-import { unitOf } from './unit-of-work.js';
+import { onPostgres, type Db } from './types.js';
+import { eventTable, unitOf } from './unit-of-work.js';
 
-// Every event: compiled once. Parameters in column order; a repeated event id is dropped by the unique index.
+// SQLite, every event: compiled once. Parameters in column order; a repeated event id is dropped by the unique index.
+// (PostgreSQL: events is partitioned by time and its event ids are unique in event_ids; see eventTable.)
 const insertEvent = new PreparedQuery((db) =>
   db
     .insertInto('events')
@@ -22,7 +25,11 @@ const insertEvent = new PreparedQuery((db) =>
     .onConflict((oc) => oc.doNothing()),
 );
 
-/** Events: append-only, deduplicated by the sender's event id within a workspace. */
+/**
+ * Events: append-only, deduplicated by the sender's event id within a workspace, forever. SQLite: a unique index on
+ * events. PostgreSQL: the table `event_ids`, written in the same statement as the event; deleting an event (with its
+ * person, or by retention) frees its id on both.
+ */
 export const eventsStore = {
   /** Stores the event; false when its id was seen before in this workspace (the duplicate is dropped). */
   async insert(
@@ -54,6 +61,7 @@ export const eventsStore = {
       unit.addEvent(row);
       return true;
     }
+    if (onPostgres(db)) return (await bulkInsert(db, eventTable, [row])) > 0;
     const result = await insertEvent.run(db, row);
     return Number(result.numAffectedRows ?? 0n) > 0;
   },
@@ -63,7 +71,7 @@ export const eventsStore = {
     const unit = unitOf(db);
     if (!unit || eventIds.length === 0) return;
     const rows = await db
-      .selectFrom('events')
+      .selectFrom(idTable(db))
       .select('event_id')
       .where('workspace_pk', '=', workspacePk)
       .where('event_id', 'is not', null) // lets PostgreSQL use the partial index for lists over 100 ids
@@ -78,8 +86,8 @@ export const eventsStore = {
     const known = unit?.eventSeen(workspacePk, eventId);
     if (known !== undefined) return known;
     const row = await db
-      .selectFrom('events')
-      .select('pk')
+      .selectFrom(idTable(db))
+      .select('event_id')
       .where('workspace_pk', '=', workspacePk)
       .where('event_id', '=', eventId)
       .executeTakeFirst();
@@ -115,6 +123,20 @@ export const eventsStore = {
    * returns how many. Served by the (workspace_pk, person_pk, ts) index.
    */
   async purgeAnonymousBefore(db: Db, workspacePk: number, before: number, batch: number): Promise<number> {
+    if (onPostgres(db)) {
+      // A join on (pk, received_at) would hash every partition: the batch's keys go in as arrays instead, probed in
+      // each partition's primary key. The purge's conditions are checked again on the row, under its lock. The
+      // deleted events' ids are freed in the same statement.
+      const r = await sql<{ n: number }>`with batch as materialized (select pk, received_at from events
+          where workspace_pk = ${workspacePk} and person_pk is null and ts < ${before} limit ${batch}),
+        gone as (delete from events where pk = any(array(select pk from batch))
+          and received_at = any(array(select received_at from batch))
+          and workspace_pk = ${workspacePk} and person_pk is null and ts < ${before} returning event_id),
+        freed as (delete from event_ids where workspace_pk = ${workspacePk}
+          and event_id = any(array(select event_id from gone where event_id is not null)))
+        select count(*)::int as n from gone`.execute(db);
+      return Number(r.rows[0]?.n ?? 0);
+    }
     const result = await db
       .deleteFrom('events')
       .where('pk', 'in', (eb) =>
@@ -130,6 +152,24 @@ export const eventsStore = {
     return Number(result.numDeletedRows);
   },
 
+  /** Deletes a person's events (their ids are free again); returns how many. */
+  async deleteForPerson(db: Db, workspacePk: number, personPk: number): Promise<number> {
+    if (onPostgres(db)) {
+      const r = await sql<{ n: number }>`with gone as (
+          delete from events where workspace_pk = ${workspacePk} and person_pk = ${personPk} returning event_id),
+        freed as (delete from event_ids where workspace_pk = ${workspacePk}
+          and event_id = any(array(select event_id from gone where event_id is not null)))
+        select count(*)::int as n from gone`.execute(db);
+      return Number(r.rows[0]?.n ?? 0);
+    }
+    const result = await db
+      .deleteFrom('events')
+      .where('workspace_pk', '=', workspacePk)
+      .where('person_pk', '=', personPk)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  },
+
   async countForPerson(db: Db, workspacePk: number, personPk: number): Promise<number> {
     const row = await db
       .selectFrom('events')
@@ -140,3 +180,6 @@ export const eventsStore = {
     return Number(row.n);
   },
 };
+
+/** Where a workspace's stored event ids are looked up: event_ids on PostgreSQL, the events themselves on SQLite. */
+const idTable = (db: Db) => (onPostgres(db) ? ('event_ids' as const) : ('events' as const));

@@ -8,6 +8,7 @@ import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { lockRows, onPostgres, type Db } from './types.js';
 import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
 import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
+import { eventsStore } from './events.js';
 import { CompiledQuery, sql } from 'kysely';
 
 /** A person as the services see it. */
@@ -194,7 +195,7 @@ export const peopleStore = {
 
   /** Removes the person and everything that hangs off them, in the caller's transaction. */
   async deleteCascade(db: Db, workspacePk: number, pk: number): Promise<void> {
-    await db.deleteFrom('events').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();
+    await eventsStore.deleteForPerson(db, workspacePk, pk);
     await db.deleteFrom('activities').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();
     await db.deleteFrom('devices').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();
     await db.deleteFrom('anonymous_ids').where('workspace_pk', '=', workspacePk).where('person_pk', '=', pk).execute();

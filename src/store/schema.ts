@@ -6,6 +6,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   people: PeopleTable;
   events: EventsTable;
+  /** PostgreSQL only: the event ids stored per workspace (SQLite's unique index on events does this there). */
+  event_ids: EventIdsTable;
   activities: ActivitiesTable;
   anonymous_ids: AnonymousIdsTable;
   devices: DevicesTable;
@@ -77,6 +79,11 @@ export interface EventsTable {
   ts: number;
   received_at: number;
   merged: number;
+}
+
+export interface EventIdsTable {
+  workspace_pk: number;
+  event_id: string;
 }
 
 export interface ActivitiesTable {

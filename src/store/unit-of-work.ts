@@ -39,6 +39,22 @@ export const eventTable: BulkTable = {
   ],
   pgTypes: ['int', 'int', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'int'],
   ignoreDuplicates: true,
+  // PostgreSQL: events is partitioned by time, so its event ids are unique in event_ids. The rows whose id that
+  // insert takes (the first of each id; rows without an id always) are stored, in the order given.
+  pgStatement: `with given as (
+      select r.*, row_number() over (partition by r.workspace_pk, r.event_id order by r.n) as nth
+      from unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+        $9::bigint[], $10::int[]) with ordinality
+        as r(workspace_pk, person_pk, anonymous_id, event_id, type, name, data, ts, received_at, merged, n)),
+    taken as (
+      insert into event_ids (workspace_pk, event_id) select workspace_pk, event_id from given
+      where event_id is not null and nth = 1 on conflict do nothing returning workspace_pk, event_id)
+    insert into events (workspace_pk, person_pk, anonymous_id, event_id, type, name, data, ts, received_at, merged)
+    select g.workspace_pk, g.person_pk, g.anonymous_id, g.event_id, g.type, g.name, g.data, g.ts, g.received_at,
+      g.merged from given g
+    where g.event_id is null
+      or (g.nth = 1 and exists (select 1 from taken t where t.workspace_pk = g.workspace_pk and t.event_id = g.event_id))
+    order by g.n`,
 };
 export const messageTable: BulkTable = {
   table: 'segment_messages',

@@ -428,7 +428,23 @@ function handWritten(): Raw[] {
       });
       // Wrong type for every field, each in turn.
       for (let at = 0; at < pathsOf(valid).length; at++)
-        for (const value of [null, true, 0, -1, 1e308, '', 'x', [], {}, [1], { a: 1 }, RAW + '1e400', 'x'.repeat(2000)])
+        for (const value of [
+          null,
+          true,
+          0,
+          -1,
+          1e308,
+          '',
+          'x',
+          [],
+          {},
+          [1],
+          { a: 1 },
+          { toString: '' },
+          { valueOf: 1 },
+          RAW + '1e400',
+          'x'.repeat(2000),
+        ])
           out.push({
             ...base,
             body: encode(mutate(valid, { kind: 'replace', at, key: '', value })),

@@ -218,7 +218,7 @@ describe('identity rules against the reference model', () => {
         let sequences = 0;
         let calls = 0;
         await fc.assert(
-          fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), async (steps) => {
+          fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30, size: 'large' }), async (steps) => {
             sequences++;
             calls += steps.length;
             await runSequence(mode, steps);

@@ -296,6 +296,25 @@ describe('identity rules against the reference model', () => {
               const v = newest?.attrs[key];
               if (v !== undefined && v !== null && v !== '') expected[key] = v;
             }
+            // Objects keep per-attribute timestamps like people (docs/identity.md): the same updates, as v2 objects.
+            const applyToObject = async (objectId: string, sequence: typeof timed) => {
+              for (const u of sequence) {
+                calls++;
+                const r = await ws.entity({
+                  type: 'object',
+                  action: 'identify',
+                  identifiers: { object_type_id: '1', object_id: objectId },
+                  timestamp: u.ts,
+                  attributes: u.attrs,
+                });
+                expect(r.status, JSON.stringify(r.body)).toBe(200);
+              }
+            };
+            await applyToObject(`conv-${run}-a`, timed);
+            await applyToObject(
+              `conv-${run}-b`,
+              order.map((i) => timed[i]!),
+            );
             const dump = await server.dump(ws);
             const attrsOf = (id: string) => {
               const row = (dump.people as { id: string; attributes: string }[]).find((p) => p.id === id);
@@ -306,6 +325,19 @@ describe('identity rules against the reference model', () => {
                   .sort(),
               );
             };
+            const objectAttrsOf = (id: string) => {
+              const row = (dump.objects as { object_id: string; attributes: string }[]).find((o) => o.object_id === id);
+              const all = JSON.parse(row!.attributes) as Record<string, unknown>;
+              return Object.fromEntries(Object.entries(all).sort());
+            };
+            const oa = objectAttrsOf(`conv-${run}-a`);
+            const ob = objectAttrsOf(`conv-${run}-b`);
+            const wanted = JSON.stringify(Object.fromEntries(Object.entries(expected).sort()));
+            if (JSON.stringify(oa) !== wanted || JSON.stringify(ob) !== wanted)
+              throw new Error(
+                `objects: in order ${JSON.stringify(oa)}; permuted ${JSON.stringify(order)}: ${JSON.stringify(ob)}; ` +
+                  `model: ${wanted}; updates ${JSON.stringify(timed)}`,
+              );
             const a = attrsOf(`conv-${run}-a`);
             const b = attrsOf(`conv-${run}-b`);
             if (

@@ -9,10 +9,14 @@ import { testBackend } from './backend.js';
 /** `npm run chaos` sets ROSTER_CHAOS=long: the same suites, many times bigger. */
 export const longRun = process.env.ROSTER_CHAOS === 'long';
 
-/** A size for the short run (`npm test`) and one for the long run (`npm run chaos`); ROSTER_CHAOS_SCALE multiplies. */
-export function sized(short: number, long: number): number {
+/**
+ * A size for the short run (`npm test`) and one for the long run (`npm run chaos`); ROSTER_CHAOS_SCALE multiplies.
+ * PostgreSQL round trips are several times slower, so its short run may be given a smaller size of its own.
+ */
+export function sized(short: number, long: number, postgresShort = short): number {
   const scale = Number(process.env.ROSTER_CHAOS_SCALE ?? 1);
-  return Math.max(1, Math.round((longRun ? long : short) * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
+  const base = longRun ? long : testBackend === 'postgres' ? postgresShort : short;
+  return Math.max(1, Math.round(base * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
 }
 
 /** The seed of a run: ROSTER_SEED replays one; otherwise drawn at random and reported in failures and results. */

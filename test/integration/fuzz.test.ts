@@ -15,12 +15,15 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../src/domain/errors.js';
 import { limits } from '../../src/domain/limits.js';
-import { recorded, runSeed, sized } from '../helpers/reliability.js';
+import { testBackend } from '../helpers/backend.js';
+import { longRun, recorded, runSeed, sized } from '../helpers/reliability.js';
 import { startServer, type TestServer, type TestWorkspace, type WorkspaceDump } from '../helpers/roster-server.js';
 import { listRoutes, type RouteEntry } from '../helpers/routes.js';
 
 const seed = runSeed();
-const GENERATED = sized(2000, 20_000);
+const GENERATED = sized(2000, 20_000, 500);
+/** Every n-th hand-written input is sent: all of them in the long run and on SQLite, a spread sample on PostgreSQL. */
+const HAND_WRITTEN_STRIDE = testBackend === 'postgres' && !longRun ? 8 : 1;
 
 let server: TestServer;
 let ws: TestWorkspace;
@@ -29,6 +32,8 @@ beforeAll(async () => {
   server = await startServer();
   ws = await server.workspace();
   routes = listRoutes(server.roster.app);
+  // Housekeeping jobs (retention) change rows on their own schedule; here every change must be a request's.
+  await server.roster.jobs.stop();
   // Something to find, so refused calls have rows they could wrongly change.
   await ws.identify('fz-1', { email: 'fz-1@example.com', plan: 'pro' });
   await ws.identify('fz-2', { email: 'fz-2@example.com' });
@@ -604,7 +609,7 @@ function handWritten(): Raw[] {
 describe('fuzz: every HTTP surface', () => {
   it('hand-written hostile inputs: 2xx or a catalogued 4xx, refusals change nothing', async () => {
     await recorded({ suite: 'fuzz', test: 'hand-written inputs on every route' }, async (size) => {
-      const inputs = handWritten();
+      const inputs = handWritten().filter((_, i) => i % HAND_WRITTEN_STRIDE === 0);
       const start = { ...tally, problems: tally.problems.length };
       for (const r of inputs) await attempt(r);
       const health = await sendRaw({ method: 'GET', path: '/healthz', label: 'health' });

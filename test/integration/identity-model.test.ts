@@ -18,8 +18,8 @@ import { recorded, runSeed, sized } from '../helpers/reliability.js';
 import { startServer, type Reply, type TestServer, type TestWorkspace } from '../helpers/roster-server.js';
 
 const seed = runSeed();
-const SEQUENCE_RUNS = sized(40, 600);
-const CONVERGE_RUNS = sized(40, 500);
+const SEQUENCE_RUNS = sized(40, 600, 20);
+const CONVERGE_RUNS = sized(40, 500, 15);
 
 let server: TestServer;
 beforeAll(async () => {

@@ -17,7 +17,16 @@ import { errorCatalogue } from '../../src/domain/errors.js';
 import { limits } from '../../src/domain/limits.js';
 import { testBackend } from '../helpers/backend.js';
 import { longRun, recorded, runSeed, sized } from '../helpers/reliability.js';
-import { startServer, type TestServer, type TestWorkspace, type WorkspaceDump } from '../helpers/roster-server.js';
+import {
+  freePort,
+  printedCredentials,
+  startServeProcess,
+  tempRosterHome,
+  type RosterHome,
+  type ServeProcess,
+} from '../helpers/roster-process.js';
+import { startServer, TestWorkspace, type TestServer, type WorkspaceDump } from '../helpers/roster-server.js';
+import type { WorkspaceCredentials } from '../../src/store/workspaces.js';
 import { listRoutes, type RouteEntry } from '../helpers/routes.js';
 
 const seed = runSeed();
@@ -30,6 +39,7 @@ let ws: TestWorkspace;
 let routes: RouteEntry[];
 beforeAll(async () => {
   server = await startServer();
+  target.base = server.base;
   ws = await server.workspace();
   routes = listRoutes(server.roster.app);
   // Housekeeping jobs (retention) change rows on their own schedule; here every change must be a request's.
@@ -67,8 +77,11 @@ interface Answer {
   text: string;
 }
 
+/** Where inputs go: the in-process server, or (last test) a `roster serve` process. */
+const target = { base: '' };
+
 function sendRaw(r: Raw): Promise<Answer | 'unsendable'> {
-  const url = new URL(server.base);
+  const url = new URL(target.base);
   return new Promise((resolve, reject) => {
     let req;
     try {
@@ -691,6 +704,52 @@ describe('fuzz: every HTTP surface', () => {
       expect(health !== 'unsendable' && health.status).toBe(200);
       Object.assign(size, { inputs: GENERATED, sent: tally.sent - before.sent, runs_including_shrinks: runs });
       expect(tally.problems.slice(before.problems, before.problems + 30)).toEqual([]);
+    });
+  }, 600_000);
+  it('a real roster serve process takes the hand-written inputs and stays up', async () => {
+    await recorded({ suite: 'fuzz', test: 'hand-written inputs against a roster serve process' }, async (size) => {
+      let home: RosterHome | undefined;
+      let proc: ServeProcess | undefined;
+      const saved = { base: target.base, ws };
+      try {
+        home = await tempRosterHome('roster-fuzz-');
+        proc = await startServeProcess(home.dataDir, await freePort(), home.env);
+        const creds = printedCredentials(proc.output()) as unknown as WorkspaceCredentials;
+        target.base = proc.base;
+        ws = new TestWorkspace(proc.base, creds);
+        const stride = longRun ? 1 : 4 * HAND_WRITTEN_STRIDE;
+        const inputs = handWritten().filter((_, i) => i % stride === 0);
+        const problems: unknown[] = [];
+        const statuses = new Map<number, number>();
+        for (const r of inputs) {
+          const a = await sendRaw(r);
+          if (a === 'unsendable') continue;
+          statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+          const problem = judge(r, a);
+          if (problem) problems.push({ label: r.label, method: r.method, path: r.path.slice(0, 200), problem });
+        }
+        const health = await sendRaw({ method: 'GET', path: '/healthz', label: 'health' });
+        Object.assign(size, {
+          inputs: inputs.length,
+          statuses: [...statuses]
+            .sort()
+            .map(([k, v]) => `${k}×${v}`)
+            .join(' '),
+        });
+        expect(proc.child.exitCode, `the process exited:\n${proc.output().slice(-3000)}`).toBeNull();
+        expect(health !== 'unsendable' && health.status).toBe(200);
+        // Nothing logged at error level: a fault would have been logged as "request failed".
+        expect(proc.output()).not.toMatch(/request failed|"level":50|uncaught/i);
+        expect(problems.slice(0, 30), `${problems.length} problems`).toEqual([]);
+      } finally {
+        target.base = saved.base;
+        ws = saved.ws;
+        if (proc && proc.child.exitCode === null) {
+          proc.child.kill('SIGTERM');
+          await proc.exited;
+        }
+        await home?.remove();
+      }
     });
   }, 600_000);
 });

@@ -51,7 +51,11 @@ export class IdentityModel {
   suppressed: Set<string>[] = [];
   private nextKey = 1;
 
-  constructor(readonly mode: Mode) {}
+  constructor(
+    readonly mode: Mode,
+    /** The workspace setting: a call that finds a person by id may change their email to a free address. */
+    readonly allowEmailUpdateById = false,
+  ) {}
 
   /** A reference as the server reads it: in id_only workspaces an email-shaped path reference is an id. */
   private read(ref: RefSpec): RefSpec {
@@ -231,7 +235,9 @@ export class IdentityModel {
             inUse('email'); // row 6
           else if (p.email === null)
             p.email = bodyEmail; // row 4
-          else needsCio('email'); // row 5 (allow_email_update_by_id off)
+          else if (this.allowEmailUpdateById)
+            p.email = bodyEmail; // row 5, setting on
+          else needsCio('email'); // row 5, setting off
         } // row 3
       } else {
         const lead = bodyEmail === undefined ? undefined : this.byEmail(bodyEmail);
@@ -264,7 +270,7 @@ export class IdentityModel {
         const q = bodyId === undefined ? undefined : this.byId(bodyId);
         if (q) {
           target = q; // row 14
-          if (q.email === null) q.email = ref.value;
+          if (q.email === null || this.allowEmailUpdateById) q.email = ref.value;
           else needsCio('email');
         } else {
           if (op.update) return notFound;

@@ -1,8 +1,8 @@
 /**
  * A reference model of identity.md (shared/docs/identity.md, with Roster's choices from docs/identity.md), written
  * to be obviously right rather than fast: people are a plain array, every lookup a linear scan, every rule one `if`
- * in the table's words. It covers identify (rows 1–17, `_update`, rule C), person events, merge, delete, suppress and
- * unsuppress, without anonymous ids, devices or objects. The property test runs the same calls against it and the
+ * in the table's words. It covers identify (rows 1–17, `_update`, rule C, `anonymous_id`), person and anonymous
+ * events, merge, delete, suppress and unsuppress; not devices or objects. The property test runs the same calls against it and the
  * real server and compares the answers and the stored people.
  */
 
@@ -19,8 +19,10 @@ export type Op =
       email?: string;
       attrs: Record<string, unknown>;
       update?: boolean;
+      anonymousId?: string;
     }
   | { type: 'event'; ref: RefSpec }
+  | { type: 'anon_event'; anonymousId: string }
   | { type: 'merge'; primary: RefSpec; secondary: RefSpec }
   | { type: 'delete' | 'suppress' | 'unsuppress'; ref: RefSpec };
 
@@ -31,6 +33,8 @@ export interface ModelPerson {
   email: string | null;
   attrs: Record<string, unknown>;
   events: number;
+  /** Anonymous ids linked to this person. */
+  anonymousIds: string[];
 }
 
 /** The answer the rules call for: HTTP status, and the error code (the first rule C reason for a 409). */
@@ -41,7 +45,10 @@ export interface ModelAnswer {
   fields?: string[];
 }
 
-type Conflict = { field: 'id' | 'email'; reason: 'identifier_in_use' | 'identifier_change_requires_cio_id' };
+type Conflict = {
+  field: 'id' | 'email' | 'anonymous_id';
+  reason: 'identifier_in_use' | 'identifier_change_requires_cio_id';
+};
 
 const emailKey = (email: string) => email.trim().toLowerCase();
 
@@ -49,6 +56,8 @@ export class IdentityModel {
   people: ModelPerson[] = [];
   /** Suppressed identifiers in groups: unsuppressing one frees its whole group (`id:x`, `email:key`). */
   suppressed: Set<string>[] = [];
+  /** Events kept under an anonymous id linked to no one: how many, per id. */
+  anonymousEvents = new Map<string, number>();
   private nextKey = 1;
 
   constructor(
@@ -91,7 +100,7 @@ export class IdentityModel {
   }
 
   private create(id: string | null, email: string | null): ModelPerson {
-    const p: ModelPerson = { key: this.nextKey++, id, email, attrs: {}, events: 0 };
+    const p: ModelPerson = { key: this.nextKey++, id, email, attrs: {}, events: 0, anonymousIds: [] };
     this.people.push(p);
     return p;
   }
@@ -114,6 +123,13 @@ export class IdentityModel {
         return this.identify(op);
       case 'event':
         return this.event(op.ref);
+      case 'anon_event': {
+        // Kept under the anonymous id, or given straight to the person it is linked to.
+        const owner = this.people.find((p) => p.anonymousIds.includes(op.anonymousId));
+        if (owner) owner.events++;
+        else this.anonymousEvents.set(op.anonymousId, (this.anonymousEvents.get(op.anonymousId) ?? 0) + 1);
+        return { status: 200 };
+      }
       case 'merge':
         return this.merge(op.primary, op.secondary);
       case 'delete': {
@@ -173,6 +189,7 @@ export class IdentityModel {
     primary.id ??= secondary.id;
     primary.email ??= secondary.email;
     primary.events += secondary.events;
+    primary.anonymousIds.push(...secondary.anonymousIds);
     this.remove(secondary);
     return { status: 200 };
   }
@@ -281,6 +298,15 @@ export class IdentityModel {
 
     // Rule C: the rest of the call is applied all the same.
     this.applyAttrs(target, attrs);
+    // anonymous_id: linked to the person (its events join them), unless someone else holds it (rule C).
+    if (op.anonymousId !== undefined) {
+      const owner = this.people.find((p) => p.anonymousIds.includes(op.anonymousId!));
+      if (!owner) {
+        target.anonymousIds.push(op.anonymousId);
+        target.events += this.anonymousEvents.get(op.anonymousId) ?? 0;
+        this.anonymousEvents.delete(op.anonymousId);
+      } else if (owner !== target) inUse('anonymous_id');
+    }
     if (conflicts.length === 0) return { status: 200 };
     return { status: 409, code: conflicts[0]!.reason, fields: conflicts.map((c) => c.field) };
   }

@@ -34,6 +34,7 @@ afterAll(async () => {
 
 const ids = ['u1', 'u2', 'u3'];
 const emails = ['a@x.io', 'A@X.io', 'b@x.io', 'B@x.IO', 'c@x.io'];
+const anons = ['anon-1', 'anon-2'];
 const refArb: fc.Arbitrary<RefSpec> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...ids).map((value) => ({ kind: 'id' as const, value })) },
   { weight: 3, arbitrary: fc.constantFrom(...emails).map((value) => ({ kind: 'email' as const, value })) },
@@ -53,11 +54,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         email: fc.constantFrom(...emails),
         attrs: attrsArb,
         update: fc.boolean(),
+        anonymousId: fc.constantFrom(...anons),
       },
       { requiredKeys: ['type', 'ref', 'attrs'] },
     ),
   },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('event' as const), ref: refArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ type: fc.constant('anon_event' as const), anonymousId: fc.constantFrom(...anons) }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({ type: fc.constant('merge' as const), primary: refArb, secondary: refArb }),
@@ -82,12 +88,14 @@ interface Stored {
   cio_id: string;
   attrs: Record<string, unknown>;
   events: number;
+  anonymousIds: string[];
 }
 
 /** The workspace's people and suppression groups, straight from the database. */
 async function storedState(ws: TestWorkspace) {
   const dump = await server.dump(ws);
-  const events = dump.events as { person_pk: number | null }[];
+  const events = dump.events as { person_pk: number | null; anonymous_id: string | null }[];
+  const links = dump.anonymous_ids as { person_pk: number; anonymous_id: string }[];
   const people: Stored[] = (
     dump.people as { pk: number; id: string | null; email: string | null; cio_id: string; attributes: string }[]
   ).map((p) => ({
@@ -96,15 +104,36 @@ async function storedState(ws: TestWorkspace) {
     cio_id: p.cio_id,
     attrs: JSON.parse(p.attributes) as Record<string, unknown>,
     events: events.filter((e) => e.person_pk === p.pk).length,
+    anonymousIds: links.filter((l) => l.person_pk === p.pk).map((l) => l.anonymous_id),
   }));
+  const anonymousEvents: Record<string, number> = {};
+  for (const e of events)
+    if (e.person_pk === null && e.anonymous_id !== null)
+      anonymousEvents[e.anonymous_id] = (anonymousEvents[e.anonymous_id] ?? 0) + 1;
   const groups = new Map<string, string[]>();
   for (const s of dump.suppressions as { kind: string; value: string; group_key: string }[])
     groups.set(s.group_key, [...(groups.get(s.group_key) ?? []), `${s.kind}:${s.value}`]);
-  return { people, suppressed: [...groups.values()].map((g) => g.sort().join(' ')).sort() };
+  return {
+    people,
+    suppressed: [...groups.values()].map((g) => g.sort().join(' ')).sort(),
+    anonymousEvents: Object.fromEntries(Object.entries(anonymousEvents).sort()),
+  };
 }
 
-const canon = (p: { id: string | null; email: string | null; attrs: Record<string, unknown>; events: number }) =>
-  JSON.stringify([p.id, p.email, Object.fromEntries(Object.entries(p.attrs).sort()), p.events]);
+const canon = (p: {
+  id: string | null;
+  email: string | null;
+  attrs: Record<string, unknown>;
+  events: number;
+  anonymousIds: string[];
+}) =>
+  JSON.stringify([
+    p.id,
+    p.email,
+    Object.fromEntries(Object.entries(p.attrs).sort()),
+    p.events,
+    [...p.anonymousIds].sort(),
+  ]);
 
 /** The reference text a RefSpec stands for now: a cio ref names the model's n-th person's stored cio_id. */
 function refText(ref: RefSpec, model: IdentityModel, stored: Stored[]): { type: string; value: string } {
@@ -148,10 +177,13 @@ async function send(
         const traits: Record<string, unknown> = { ...op.attrs };
         if (op.id !== undefined) traits.id = op.id;
         if (op.email !== undefined) traits.email = op.email;
-        return ws.segment('/v1/identify', { userId: userId(op.ref), traits, messageId });
+        const anonymousId = op.anonymousId === undefined ? {} : { anonymousId: op.anonymousId };
+        return ws.segment('/v1/identify', { userId: userId(op.ref), traits, messageId, ...anonymousId });
       }
       case 'event':
         return ws.segment('/v1/track', { userId: userId(op.ref), event: 'model', messageId });
+      case 'anon_event':
+        return ws.segment('/v1/track', { anonymousId: op.anonymousId, event: 'model', messageId });
       case 'merge':
         throw new Error('a merge goes over v1 (transportOf)');
       default: {
@@ -171,10 +203,13 @@ async function send(
         if (op.id !== undefined) body.id = op.id;
         if (op.email !== undefined) body.email = op.email;
         if (op.update) body._update = true;
+        if (op.anonymousId !== undefined) body.anonymous_id = op.anonymousId;
         return ws.request('PUT', `/api/v1/customers/${path(op.ref)}`, body);
       }
       case 'event':
         return ws.request('POST', `/api/v1/customers/${path(op.ref)}/events`, { name: 'model' });
+      case 'anon_event':
+        return ws.anonymousEvent({ anonymous_id: op.anonymousId, name: 'model' });
       case 'merge':
         return ws.merge(typed(op.primary), typed(op.secondary));
       case 'delete':
@@ -189,10 +224,13 @@ async function send(
       const attributes: Record<string, unknown> = { ...op.attrs };
       if (op.id !== undefined) attributes.id = op.id;
       if (op.email !== undefined) attributes.email = op.email;
+      if (op.anonymousId !== undefined) attributes.anonymous_id = op.anonymousId;
       return ws.entity({ ...person, action: 'identify', identifiers: typed(op.ref), attributes });
     }
     case 'event':
       return ws.entity({ ...person, action: 'event', identifiers: typed(op.ref), name: 'model' });
+    case 'anon_event':
+      return ws.entity({ ...person, action: 'event', identifiers: { anonymous_id: op.anonymousId }, name: 'model' });
     case 'merge':
       return ws.entity({ ...person, action: 'merge', primary: typed(op.primary), secondary: typed(op.secondary) });
     default:
@@ -218,6 +256,7 @@ function answerOf(r: Reply): ModelAnswer {
 /** What the model expects over a transport: v2 identifiers are typed, so an email one in id_only is refused. */
 function expectedOver(transport: string, op: Op, model: IdentityModel): ModelAnswer | null {
   if (transport !== 'v2' || model.mode !== 'id_only' || (op.type === 'identify' && op.update)) return null;
+  if (op.type === 'anon_event') return null;
   const refs = op.type === 'merge' ? [op.primary, op.secondary] : [op.ref];
   return refs.some((r) => r.kind === 'email') ? { status: 400, code: 'invalid_identifier' } : null;
 }
@@ -244,8 +283,14 @@ async function runSequence(
       answer: expected,
       people: model.people.map(canon).sort(),
       suppressed: model.suppressed.map((g) => [...g].sort().join(' ')).sort(),
+      anonymousEvents: Object.fromEntries([...model.anonymousEvents].sort()),
     };
-    const have = { answer: got, people: stored.map(canon).sort(), suppressed: state.suppressed };
+    const have = {
+      answer: got,
+      people: stored.map(canon).sort(),
+      suppressed: state.suppressed,
+      anonymousEvents: state.anonymousEvents,
+    };
     if (JSON.stringify(want) !== JSON.stringify(have))
       throw new Error(
         `${mode}, step ${i} (${transport}) ${JSON.stringify(op)}\n` +

@@ -65,9 +65,22 @@ interface Sent {
 }
 
 const homes: RosterHome[] = [];
+const procs: ServeProcess[] = [];
 afterAll(async () => {
+  // A failed run may leave its last server up.
+  for (const p of procs)
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
   for (const h of homes) await h.remove();
 });
+
+async function startServe(home: RosterHome): Promise<ServeProcess> {
+  const p = await startServeProcess(home.dataDir, await freePort(), home.env);
+  procs.push(p);
+  return p;
+}
 
 /** Builds one request of the given kind, with its own marker. */
 function build(kind: Kind, m: string, knownPeople: string[], pick: <T>(xs: readonly T[]) => T): Sent {
@@ -261,7 +274,7 @@ describe('chaos: SIGKILL at random moments', () => {
       const rand = prng(seed);
       const home = await tempRosterHome('roster-chaos-');
       homes.push(home);
-      let proc: ServeProcess = await startServeProcess(home.dataDir, await freePort(), home.env);
+      let proc: ServeProcess = await startServe(home);
       const creds = printedCredentials(proc.output());
       const auths = {
         track: `Basic ${Buffer.from(`${creds.site_id}:${creds.track_api_key}`).toString('base64')}`,
@@ -320,7 +333,7 @@ describe('chaos: SIGKILL at random moments', () => {
         killed = true;
         await Promise.all(workers);
         await proc.exited;
-        proc = await startServeProcess(home.dataDir, await freePort(), home.env);
+        proc = await startServe(home);
       }
       // The last retries, on the server that stays up.
       await Promise.all(all.filter((s) => s.idempotent && s.answers.at(-1) === 'none').map((s) => send(proc.base, s)));

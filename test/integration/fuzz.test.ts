@@ -460,6 +460,7 @@ function handWritten(): Raw[] {
           { a: 1 },
           { toString: '' },
           { valueOf: 1 },
+          'a\u0000b',
           RAW + '1e400',
           'x'.repeat(2000),
         ])

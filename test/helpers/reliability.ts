@@ -57,7 +57,9 @@ export function recordResult(r: ReliabilityResult): void {
   mkdirSync(resultsDir, { recursive: true });
   const slug = `${r.suite}--${r.test}`.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
   const file = join(resultsDir, `${slug}--${longRun ? 'long' : 'short'}--${testBackend}.json`);
-  const body = { ...r, run: longRun ? 'long' : 'short', backend: testBackend, at: new Date().toISOString() };
+  const scale = process.env.ROSTER_CHAOS_SCALE;
+  const run = `${longRun ? 'long' : 'short'}${scale && Number(scale) !== 1 ? ` ×${scale}` : ''}`;
+  const body = { ...r, run, backend: testBackend, at: new Date().toISOString() };
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
 }
 

@@ -64,3 +64,10 @@ export class RosterError extends Error {
 /** Shorthand for a RosterError naming a field. */
 export const fail = (code: ErrorCode, message?: string, field?: string): RosterError =>
   new RosterError(code, message, field);
+
+/**
+ * A client's value, for an error message. Never String(): a JSON object whose `toString` key is not a function
+ * (`{"toString": ""}`) makes String() throw, which would turn a 400 into a 500.
+ */
+export const shown = (value: unknown): string =>
+  typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value);

@@ -1,4 +1,4 @@
-import { fail } from './errors.js';
+import { fail, shown } from './errors.js';
 import { byteLength, limits } from './limits.js';
 import type { IdentifierMode } from './workspace.js';
 
@@ -51,7 +51,7 @@ export function parseBodyId(raw: unknown): string {
 /** Validates a body `email` (both workspace modes) and returns it trimmed, as given otherwise. */
 export function parseBodyEmail(raw: unknown): string {
   if (typeof raw !== 'string' || !isValidEmail(raw))
-    throw fail('invalid_email', `email: "${String(raw)}" is not a valid email address.`, 'email');
+    throw fail('invalid_email', `email: "${shown(raw)}" is not a valid email address.`, 'email');
   return raw.trim();
 }
 
@@ -76,7 +76,7 @@ export function parseTypedReference(type: string, raw: unknown, mode: Identifier
     case 'cio_id': {
       const value = typeof raw === 'string' && raw.startsWith('cio_') ? raw.slice(4) : raw;
       if (typeof value !== 'string' || !cioIdShape.test(value) || value.length > 64)
-        throw fail('invalid_identifier', `cio_id: "${String(raw)}" is not a valid cio_id.`, 'cio_id');
+        throw fail('invalid_identifier', `cio_id: "${shown(raw)}" is not a valid cio_id.`, 'cio_id');
       return { kind: 'cio_id', value };
     }
     case 'email': {

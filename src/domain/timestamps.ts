@@ -35,13 +35,17 @@ export function isoToUnixSeconds(value: string): number | undefined {
   return ms === undefined ? undefined : Math.floor(ms / 1000);
 }
 
+/** The last moment a JavaScript Date can hold, in unix milliseconds. */
+const maxUnixMs = 8.64e15;
+
 /**
  * Reads a call timestamp (unix seconds, unix milliseconds, or ISO-8601) into unix milliseconds.
  * Numbers above 1e11 are taken as milliseconds: no seconds value reaches that before the year 5138.
  */
 export function parseCallTimestamp(raw: unknown, field = 'timestamp'): number | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0)
+  // Past JavaScript's last date (year 275760) a number is no time at all; stored, it would overflow PostgreSQL's int8.
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 && raw <= maxUnixMs)
     return raw > 1e11 ? Math.floor(raw) : Math.floor(raw * 1000);
   if (typeof raw === 'string') {
     if (/^\d+(\.\d+)?$/.test(raw)) return parseCallTimestamp(Number(raw), field);

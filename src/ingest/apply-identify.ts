@@ -77,6 +77,11 @@ export async function applyIdentify(db: Db, ctx: CallContext, ref: Reference, p:
       next.updatedAt = ctx.receivedAt;
       await peopleStore.update(db, next, emailNorm, current);
       await activitiesStore.record(db, ws.pk, next.pk, 'attribute_change', { changes: changed }, ctx.receivedAt);
+    } else if (Object.keys(p.changes).length > 0) {
+      // No value changed (a key removed that was absent, a value sent again), but the keys' times moved on: store
+      // them, or an older call delivered later would overwrite what this newer one said (identity.md, Order).
+      // update() writes only the columns that differ: here attribute_ts, or nothing.
+      await peopleStore.update(db, next, current.email === null ? null : normalizeEmail(current.email), current);
     }
     person = next;
   }

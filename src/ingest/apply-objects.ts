@@ -229,6 +229,10 @@ export async function applyObjectIdentify(
     if (merged.changed.length > 0 || object.createdAt !== existing.createdAt) {
       object.updatedAt = ctx.receivedAt;
       await objectsStore.update(db, object);
+    } else if (Object.keys(cmd.changes).length > 0) {
+      // No value changed, but the keys' times moved on: store them, or an older call delivered later would
+      // overwrite what this newer one said (per-attribute order, as for people).
+      await objectsStore.update(db, object);
     }
   }
   const pairs = cmd.relationships.map((r) => ({ ...r, object: cmd.object }));

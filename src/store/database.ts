@@ -99,17 +99,46 @@ export async function openSqliteFile(file: string, opts: OpenOptions = {}): Prom
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 /**
+ * PostgreSQL text cannot hold U+0000 (SQLite can): a NUL in an event name, a device token or a logged reference
+ * made the statement fail and the call answer 500. Parameters are sent with each NUL replaced by U+FFFD, so such a
+ * call is stored (and found again by the same string) instead. JSON columns are unaffected: JSON escapes NUL.
+ */
+const withoutNul = (v: unknown): unknown =>
+  typeof v === 'string'
+    ? v.includes('\u0000')
+      ? v.split('\u0000').join('\ufffd')
+      : v
+    : Array.isArray(v) // the writer's multi-row statements send a column as an array
+      ? v.map(withoutNul)
+      : v;
+class NulSafeClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const [config, values] = args;
+    if (Array.isArray(values)) args[1] = values.map(withoutNul);
+    else if (config && typeof config === 'object' && Array.isArray((config as pg.QueryConfig).values))
+      args[0] = { ...(config as pg.QueryConfig), values: (config as pg.QueryConfig).values!.map(withoutNul) };
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+/**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes
  * may start at once). The writer pool is small: one process writes through one ingest writer.
  */
 export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
   const onCreateConnection = async (c: DatabaseConnection) => void (await c.executeQuery(connectionSettings));
   const writer = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }), onCreateConnection }),
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: url, max: 4, Client: NulSafeClient }),
+      onCreateConnection,
+    }),
   });
   if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
   const reader = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }), onCreateConnection }),
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: url, max: 8, Client: NulSafeClient }),
+      onCreateConnection,
+    }),
   });
   return {
     dialect: 'postgres',

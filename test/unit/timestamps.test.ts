@@ -57,6 +57,8 @@ describe('parseCallTimestamp: unix seconds, unix milliseconds or ISO-8601 → un
         { name: 'a negative numeric string', raw: '-1' },
         { name: 'NaN', raw: Number.NaN },
         { name: 'Infinity', raw: Number.POSITIVE_INFINITY },
+        { name: 'a number past the last JavaScript date (would overflow int8)', raw: 1e308 },
+        { name: 'a numeric string past the last JavaScript date', raw: '99999999999999999999' },
         { name: 'a boolean', raw: true },
         { name: 'an object', raw: { seconds: S } },
       ],

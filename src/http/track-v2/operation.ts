@@ -1,5 +1,5 @@
 import { parseDevicePayload, parseDeviceToken } from '../../domain/devices.js';
-import { fail } from '../../domain/errors.js';
+import { fail, shown } from '../../domain/errors.js';
 import { parseEventPayload } from '../../domain/events.js';
 import { parseIdentifyPayload } from '../../domain/identify-payload.js';
 import { parseTypedReference, type Reference } from '../../domain/identifiers.js';
@@ -51,7 +51,7 @@ export function parseV2Operation(raw: unknown, mode: IdentifierMode): Command {
   if (op.type === 'object') return parseObjectOperation(op, mode);
   throw fail(
     'invalid_action',
-    `type: "${String(op.type)}" is not supported; Roster takes person and object operations.`,
+    `type: "${shown(op.type)}" is not supported; Roster takes person and object operations.`,
     'type',
   );
 }
@@ -106,7 +106,7 @@ function parsePersonOperation(op: Operation, mode: IdentifierMode): Command {
     case 'delete_device':
       return { kind: 'delete_device', ref, token: parseDeviceToken(objectOrEmpty(op.device, 'device').token, 'token') };
     default:
-      throw fail('invalid_action', `action: "${String(action)}" is not supported for people.`, 'action');
+      throw fail('invalid_action', `action: "${shown(action)}" is not supported for people.`, 'action');
   }
 }
 
@@ -115,7 +115,7 @@ function parseObjectOperation(op: Operation, mode: IdentifierMode): Command {
   const action = op.action;
   const known = ['identify', 'identify_anonymous', 'delete', 'add_relationships', 'delete_relationships'];
   if (typeof action !== 'string' || !known.includes(action))
-    throw fail('invalid_action', `action: "${String(action)}" is not supported for objects.`, 'action');
+    throw fail('invalid_action', `action: "${shown(action)}" is not supported for objects.`, 'action');
   const object = parseObjectIdentifiers(op.identifiers);
   switch (action) {
     case 'delete':

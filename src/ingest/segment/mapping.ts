@@ -1,6 +1,6 @@
 import { parseAttribute, type AttributeChanges } from '../../domain/attributes.js';
 import { parseDevicePayload } from '../../domain/devices.js';
-import { RosterError } from '../../domain/errors.js';
+import { RosterError, shown } from '../../domain/errors.js';
 import { parseEventPayload } from '../../domain/events.js';
 import { parseIdentifyPayload } from '../../domain/identify-payload.js';
 import { parseReference, type Reference } from '../../domain/identifiers.js';
@@ -168,7 +168,7 @@ export function mapSegmentMessage(msg: Msg, settings: SegmentMappingSettings): M
       case 'delete':
         return userRef ? ok({ kind: 'delete', ref: userRef }) : noIdentifier();
       default:
-        return reject(messageId, 'invalid_type', `unknown message type "${String(msg.type)}"`, reference);
+        return reject(messageId, 'invalid_type', `unknown message type "${shown(msg.type)}"`, reference);
     }
   } catch (err) {
     if (err instanceof RosterError) return reject(messageId, err.code, err.message, reference);

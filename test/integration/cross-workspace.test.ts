@@ -22,6 +22,11 @@ interface Names {
   typeId: string;
   objectId: string;
   token: string;
+  /** An email A suppressed. */
+  suppressedEmail: string;
+  /** A's manual segment (holding A's person) and A's finished export. */
+  segmentId: number;
+  exportId: number;
 }
 
 interface RouteCase {
@@ -39,6 +44,22 @@ const segmentIdentify = (n: Names) => ({ type: 'identify', userId: cioRef(n), tr
 const table: Record<string, RouteCase> = {
   'GET /healthz': { surface: 'public', path: () => '/healthz', allowed: [200] },
   'GET /readyz': { surface: 'public', path: () => '/readyz', allowed: [200] },
+  // Operations: no workspace data (metrics are per workspace pk, never identifiers; docs and the OpenAPI document).
+  'GET /metrics': { surface: 'public', path: () => '/metrics', allowed: [200] },
+  'GET /openapi.json': { surface: 'public', path: () => '/openapi.json', allowed: [200] },
+  'GET /docs': { surface: 'public', path: () => '/docs', allowed: [200] },
+  'GET /docs/': { surface: 'public', path: () => '/docs/', allowed: [200] },
+  'GET /docs/static/index.html': { surface: 'public', path: () => '/docs/static/index.html', allowed: [200] },
+  'GET /docs/static/swagger-initializer.js': {
+    surface: 'public',
+    path: () => '/docs/static/swagger-initializer.js',
+    allowed: [200],
+  },
+  'GET /docs/*': { surface: 'public', path: () => '/docs/static/swagger-ui.css', allowed: [200] },
+  'GET /docs/json': { surface: 'public', path: () => '/docs/json', allowed: [200] },
+  'GET /docs/yaml': { surface: 'public', path: () => '/docs/yaml', allowed: [200] },
+  // A signed download link is its own credential: forging or reusing one is tested in app-api-exports.test.ts.
+  'GET /exports/:id/file': { surface: 'public', path: (n) => `/exports/${n.exportId}/file`, allowed: [401] },
   // Track API: B's key cannot reach A's people; by cio_id they do not exist in B.
   'PUT /api/v1/customers/:ref': {
     surface: 'track',
@@ -100,6 +121,18 @@ const table: Record<string, RouteCase> = {
   },
   'GET /api/v1/accounts/region': { surface: 'track', path: () => '/api/v1/accounts/region', allowed: [200] },
   'GET /auth': { surface: 'track', path: () => '/auth', allowed: [200] },
+  'POST /api/v1/segments/:id/add_customers': {
+    surface: 'track',
+    path: (n) => `/api/v1/segments/${n.segmentId}/add_customers`,
+    body: (n) => ({ ids: [n.id] }),
+    allowed: [404],
+  },
+  'POST /api/v1/segments/:id/remove_customers': {
+    surface: 'track',
+    path: (n) => `/api/v1/segments/${n.segmentId}/remove_customers`,
+    body: (n) => ({ ids: [n.id] }),
+    allowed: [404],
+  },
   'POST /api/v2/entity': {
     surface: 'track',
     path: () => '/api/v2/entity',
@@ -195,6 +228,74 @@ const table: Record<string, RouteCase> = {
   },
   'GET /v1/activities': { surface: 'app', path: () => '/v1/activities?limit=100', allowed: [200] },
   'GET /v1/activities/counts': { surface: 'app', path: () => '/v1/activities/counts?since=0', allowed: [200] },
+  'POST /v1/customers': {
+    surface: 'app',
+    path: () => '/v1/customers?limit=100',
+    body: (n) => ({ filter: { attribute: { field: 'email', operator: 'eq', value: n.email } } }),
+    allowed: [200], // B's own (no) matches
+  },
+  'POST /v1/customers/attributes': {
+    surface: 'app',
+    path: () => '/v1/customers/attributes',
+    body: (n) => ({ ids: [n.id] }),
+    allowed: [200], // B has no such person: an empty list
+  },
+  'POST /v1/customers/delete': {
+    surface: 'app',
+    path: () => '/v1/customers/delete',
+    body: (n) => ({ identifiers: [{ cio_id: n.cio }, { id: n.id }] }),
+    allowed: [200], // answered per identifier: not_found in B
+  },
+  'GET /v1/customers/:ref/segments': {
+    surface: 'app',
+    path: (n) => `/v1/customers/${n.id}/segments`,
+    allowed: [404],
+  },
+  'GET /v1/segments': { surface: 'app', path: () => '/v1/segments', allowed: [200] },
+  'POST /v1/segments': {
+    surface: 'app',
+    path: () => '/v1/segments',
+    body: () => ({ segment: { name: 'b-own-segment' } }),
+    allowed: [200], // B's own segment
+  },
+  'GET /v1/segments/:id': { surface: 'app', path: (n) => `/v1/segments/${n.segmentId}`, allowed: [404] },
+  'DELETE /v1/segments/:id': { surface: 'app', path: (n) => `/v1/segments/${n.segmentId}`, allowed: [404] },
+  'GET /v1/segments/:id/customer_count': {
+    surface: 'app',
+    path: (n) => `/v1/segments/${n.segmentId}/customer_count`,
+    allowed: [404],
+  },
+  'GET /v1/segments/:id/membership': {
+    surface: 'app',
+    path: (n) => `/v1/segments/${n.segmentId}/membership`,
+    allowed: [404],
+  },
+  'GET /v1/exports': { surface: 'app', path: () => '/v1/exports', allowed: [200] },
+  'POST /v1/exports/customers': {
+    surface: 'app',
+    path: () => '/v1/exports/customers',
+    body: () => ({ filters: { attribute: { field: 'probe', operator: 'exists' } } }),
+    allowed: [200], // an export of B's own people
+  },
+  'GET /v1/exports/:id': { surface: 'app', path: (n) => `/v1/exports/${n.exportId}`, allowed: [404] },
+  'GET /v1/exports/:id/download': {
+    surface: 'app',
+    path: (n) => `/v1/exports/${n.exportId}/download`,
+    allowed: [404],
+  },
+  'GET /v1/duplicates': { surface: 'app', path: () => '/v1/duplicates?by=email', allowed: [200] },
+  'POST /v1/duplicates/resolve': {
+    surface: 'app',
+    path: () => '/v1/duplicates/resolve',
+    body: () => ({ by: 'email', keep: 'oldest', action: 'delete', dry_run: true }),
+    allowed: [200],
+  },
+  'GET /v1/suppressions': { surface: 'app', path: () => '/v1/suppressions', allowed: [200] },
+  'DELETE /v1/suppressions/:type/:value': {
+    surface: 'app',
+    path: (n) => `/v1/suppressions/email/${encodeURIComponent(n.suppressedEmail)}`,
+    allowed: [404], // A's suppression is A's: B has none to remove
+  },
   'GET /v1/objects/:type/:id': {
     surface: 'app',
     path: (n) => `/v1/objects/${n.typeId}/${n.objectId}`,
@@ -236,6 +337,18 @@ beforeAll(async () => {
   );
   // A rule C refusal, so A's integration log has an entry naming a-private-ref.
   ok(await a.identify('a-private-ref', { email: 'xw-a@example.com' }));
+  // A suppressed someone, and keeps a manual segment holding xw-a and a finished export.
+  ok(await a.identify('xw-gone', { email: 'xw-gone@example.com' }));
+  ok(await a.request('POST', '/api/v1/customers/xw-gone/suppress', {}));
+  const segment = await a.app('POST', '/v1/segments', { segment: { name: 'a-private-value segment' } });
+  expect(segment.status).toBe(200);
+  const segmentId = segment.body.segment.id as number;
+  ok(await a.request('POST', `/api/v1/segments/${segmentId}/add_customers`, { ids: ['xw-a'] }));
+  const exported = await a.app('POST', '/v1/exports/customers', { filters: { and: [] } });
+  expect(exported.status, JSON.stringify(exported.body)).toBe(200);
+  const exportId = exported.body.export.id as number;
+  for (let i = 0; i < 200 && (await a.app('GET', `/v1/exports/${exportId}`)).body.export.status === 'pending'; i++)
+    await new Promise((r) => setTimeout(r, 50));
   const person = await a.person('xw-a');
   names = {
     cio: person.identifiers.cio_id,
@@ -244,6 +357,9 @@ beforeAll(async () => {
     typeId: '1',
     objectId: 'xw-acme',
     token: 'xw-token',
+    suppressedEmail: 'xw-gone@example.com',
+    segmentId,
+    exportId,
   };
 });
 afterAll(async () => {
@@ -359,7 +475,7 @@ describe('cross-workspace access', () => {
             );
           for (const r of good) {
             // B's own integration log echoes the references B sent; every other answer must not name A's cio_id.
-            const echoes = url.startsWith('/v1/activities');
+            const echoes = url.startsWith('/v1/activities') || url === '/v1/customers/delete'; // names what B sent
             const leaked = privateValues
               .filter((v) => r.text.includes(v))
               .concat(!echoes && c.surface === 'app' && r.text.includes(names.cio) ? ['cio_id'] : []);
@@ -371,7 +487,8 @@ describe('cross-workspace access', () => {
                 leaked,
                 body: r.text.slice(0, 300),
               });
-            if (url === '/v1/customers' && JSON.parse(r.text).results?.length !== 0)
+            const found = JSON.parse(r.text) as { results?: unknown[]; ids?: unknown[] };
+            if (url === '/v1/customers' && (method === 'GET' ? found.results : found.ids)?.length !== 0)
               problems.push({ route: `${method} ${url}`, problem: "B's lookup found A's person", body: r.text });
           }
         }

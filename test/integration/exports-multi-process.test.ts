@@ -45,9 +45,16 @@ describe('an export queued by one process', () => {
       status = (await ws.app('GET', `/v1/exports/${id}`)).body.export.status;
     }
     expect(status).toBe('done');
-    const job = (
-      await server.roster.store.reader.selectFrom('jobs').selectAll().where('kind', '=', 'customers_export').execute()
-    )[0]!;
+    // The export is marked done by the job's handler; the job itself, just after the handler returns.
+    const jobOf = async () =>
+      (
+        await server.roster.store.reader.selectFrom('jobs').selectAll().where('kind', '=', 'customers_export').execute()
+      )[0]!;
+    let job = await jobOf();
+    for (let i = 0; i < 100 && job.status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      job = await jobOf();
+    }
     expect(job.status).toBe('done');
     expect(job.claimed_by).not.toBe(server.roster.jobs.workerId);
 

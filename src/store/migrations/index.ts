@@ -9,6 +9,7 @@ import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
 import { segmentsExportsMigration } from './0007_segments_exports.js';
 import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
+import { peopleWorkspacePkIndexMigration } from './0013_people_workspace_pk_index.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0007_segments_exports': segmentsExportsMigration,
   '0007_workspace_rate_limits': workspaceRateLimitsMigration,
   '0012_people_fillfactor': peopleFillfactorMigration,
+  '0013_people_workspace_pk_index': peopleWorkspacePkIndexMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

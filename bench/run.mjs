@@ -108,6 +108,13 @@ function stopChild(child) {
 
 const stopAll = () => Promise.all([...children].map(stopChild));
 
+/** A child started elsewhere (bench/people.mjs's CLI export) that must not outlive the run either. */
+function trackChild(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
 function freshDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.push(dir);
@@ -656,6 +663,7 @@ async function measurePeopleRows() {
     freshDir,
     freshSchema,
     startServer,
+    trackChild,
     stopChild,
     load,
     warmupSeconds: WARMUP_S,

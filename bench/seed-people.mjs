@@ -23,8 +23,8 @@ const { loadMasterKey } = await import(new URL('store/secrets.js', dist).href);
 const { bulkSeedStore } = await import(new URL('store/bulk-seed.js', dist).href);
 const { newCioId } = await import(new URL('store/people.js', dist).href);
 
-const plans = ['free', 'free', 'free', 'pro', 'pro', 'team'];
-const countries = ['US', 'GB', 'DE', 'FR', 'NZ', 'BR', 'IN', 'JP', 'CA', 'AU'];
+export const plans = ['free', 'free', 'free', 'pro', 'pro', 'team'];
+export const countries = ['US', 'GB', 'DE', 'FR', 'NZ', 'BR', 'IN', 'JP', 'CA', 'AU'];
 const names = ['Ann', 'Bob', 'Cat', 'Dan', 'Eve', 'Fay', 'Gus', 'Hal', 'Ivy', 'Joe'];
 const eventNames = ['signed_up', 'viewed', 'purchased'];
 const YEAR_S = 365 * 24 * 3600;

@@ -69,8 +69,8 @@ export function peopleExportCommand(people: Command): void {
           process.stderr.write(`\rexported ${rows.toLocaleString('en-US')} people${final ? '\n' : ''}`);
         };
         const { csv } = await peopleExportCsv(store.reader, ws.pk, filter, attributes, {
-          onRow: () => {
-            rows++;
+          onRows: (n) => {
+            rows += n;
             progress();
           },
         });

@@ -27,7 +27,7 @@ export function registerExportJobs(runner: JobRunner): void {
         let total = 0;
         const { csv } = await peopleExportCsv(ctx.reader, exp.workspacePk, parseFilter(exp.filters), exp.attributes, {
           signal: ctx.signal,
-          onRow: () => total++,
+          onRows: (n) => (total += n),
         });
         let seq = 0;
         let bytes = 0;

@@ -1,8 +1,14 @@
 import { sql } from 'kysely';
-import { peopleCsv, peopleCsvColumns } from '../csv/people-csv.js';
+import { peopleCsvColumns, peopleCsvFromPages } from '../csv/people-csv.js';
 import type { FilterNode } from '../domain/filters.js';
 import { onPostgres, type Db } from '../store/types.js';
-import { filterContext, matchingPeople, postgresAttributes } from './people-filter.js';
+import { csvPagesMatching, filterContext, postgresAttributes } from './people-filter.js';
+
+/**
+ * People per keyset page of an export. Small pages keep each page's rows young garbage: at 10,000 a 1M-people export
+ * peaked at ~235 MB RSS (pages promoted to the old generation), at 1,000 at ~150 MB, and no slower.
+ */
+export const exportPageRows = 1000;
 
 /** Code-point order, the same on every machine and database. */
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -29,19 +35,10 @@ export async function peopleExportCsv(
   workspacePk: number,
   filter: FilterNode,
   attributes: string[] | null,
-  opts: { pageSize?: number; signal?: AbortSignal; onRow?: () => void } = {},
+  opts: { pageSize?: number; signal?: AbortSignal; onRows?: (n: number) => void } = {},
 ) {
   const ctx = await filterContext(db, workspacePk, filter, false);
   const columns = peopleCsvColumns(attributes ?? (await workspaceAttributeKeys(db, workspacePk)));
-  const onRow = opts.onRow;
-  const people = matchingPeople(db, filter, ctx, opts.pageSize ?? 5000, opts.signal);
-  const counted = onRow
-    ? (async function* () {
-        for await (const p of people) {
-          onRow();
-          yield p;
-        }
-      })()
-    : people;
-  return { columns, csv: peopleCsv(counted, columns) };
+  const pages = csvPagesMatching(db, filter, ctx, opts.pageSize ?? exportPageRows, opts.signal);
+  return { columns, csv: peopleCsvFromPages(pages, columns, opts.onRows) };
 }

@@ -10,6 +10,7 @@ import { segmentsExportsMigration } from './0007_segments_exports.js';
 import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
 import { partitionEventsMigration } from './0013_partition_events.js';
+import { peopleWorkspacePkIndexMigration } from './0013_people_workspace_pk_index.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 export const migrations: Record<string, Migration> = {
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0007_workspace_rate_limits': workspaceRateLimitsMigration,
   '0012_people_fillfactor': peopleFillfactorMigration,
   '0013_partition_events': partitionEventsMigration,
+  '0013_people_workspace_pk_index': peopleWorkspacePkIndexMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

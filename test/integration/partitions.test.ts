@@ -288,7 +288,7 @@ describe('migration 0013 and roster copy (PostgreSQL)', () => {
         await sql`insert into activities (workspace_pk, person_pk, type, data, ts)
           values (1, 1, 'merged', '{}', ${lastYear}), (1, 1, 'merged', '{}', ${now})`.execute(raw);
 
-        expect(await migrateToLatest(raw)).toEqual(['0013_partition_events']);
+        expect(await migrateToLatest(raw)).toEqual(Object.keys(migrations).filter((name) => name >= '0013'));
         const parts = await sql<{ event_id: string | null; part: string; pk: number }>`select event_id,
           tableoid::regclass::text as part, pk from events order by pk`.execute(raw);
         expect(parts.rows).toEqual([

@@ -74,7 +74,6 @@ export const eventsStore = {
       .selectFrom(idTable(db))
       .select('event_id')
       .where('workspace_pk', '=', workspacePk)
-      .where('event_id', 'is not', null) // lets PostgreSQL use the partial index for lists over 100 ids
       .where('event_id', 'in', [...new Set(eventIds)])
       .execute();
     for (const id of eventIds) unit.rememberEvent(workspacePk, id, false);

@@ -3,13 +3,13 @@ import { randomFillSync } from 'node:crypto';
 import type { Attributes, AttributeTimestamps } from '../domain/attributes.js';
 import { normalizeEmail, type Reference } from '../domain/identifiers.js';
 import type { PersonIdentity } from '../domain/identify.js';
-import type { PeopleTable } from './schema.js';
+import type { Database, PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { lockRows, onPostgres, type Db } from './types.js';
 import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
 import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
 import { eventsStore } from './events.js';
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, sql, type ExpressionBuilder } from 'kysely';
 
 /** A person as the services see it. */
 export interface PersonRecord {
@@ -279,19 +279,28 @@ async function lockHolders(db: Db, workspacePk: number, keys: PeopleKeys): Promi
 // (at most one lock per new identifier of a batch), many enough that unrelated identifiers rarely share one.
 const identifierBuckets = 1 << 20;
 
+/**
+ * `column in (values)` on a column whose index is partial (`where column is not null`). PostgreSQL proves the
+ * index's predicate from an IN list of at most 100 values, so past that the `is not null` is spelled out; SQLite
+ * would read that as a range (`column > null`) and scan it, so it gets the IN list alone.
+ */
+function inList(eb: ExpressionBuilder<Database, 'people'>, column: 'id' | 'email_key', values: string[], pg: boolean) {
+  const list = eb(column, 'in', values);
+  return pg ? eb.and([eb(column, 'is not', null), list]) : list;
+}
+
 /** Everyone in the workspace holding one of the keys, in pk order. */
 function peopleHolding(db: Db, workspacePk: number, keys: Partial<PeopleKeys>) {
   const { ids = [], emailKeys = [], cioIds = [], anonymousIds = [] } = keys;
+  const pg = onPostgres(db);
   return db
     .selectFrom('people')
     .selectAll()
     .where('workspace_pk', '=', workspacePk)
     .where((eb) =>
       eb.or([
-        // `is not null` spelled out: PostgreSQL proves a partial index's predicate from an IN list of at most 100
-        // values, and with more would scan the whole workspace.
-        ...(ids.length ? [eb.and([eb('id', 'is not', null), eb('id', 'in', ids)])] : []),
-        ...(emailKeys.length ? [eb.and([eb('email_key', 'is not', null), eb('email_key', 'in', emailKeys)])] : []),
+        ...(ids.length ? [inList(eb, 'id', ids, pg)] : []),
+        ...(emailKeys.length ? [inList(eb, 'email_key', emailKeys, pg)] : []),
         ...(cioIds.length ? [eb('cio_id', 'in', cioIds)] : []),
         ...(anonymousIds.length
           ? [

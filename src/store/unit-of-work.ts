@@ -151,9 +151,9 @@ export class UnitOfWork {
     this.byPk.set(now.pk, now);
     this.setKeys(now);
     const pending = this.created.get(now.pk);
-    if (pending) pending.now = now;
+    if (pending)
+      Object.assign(pending, { now, emailNorm }); // still to be inserted: insert it as it is now
     else this.updated.set(now.pk, { before: this.updated.get(now.pk)?.before ?? before, now, emailNorm });
-    if (pending) pending.emailNorm = emailNorm;
   }
 
   private async allocatePk(): Promise<number> {

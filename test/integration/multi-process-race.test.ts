@@ -24,6 +24,7 @@ import type { Database } from '../../src/store/schema.js';
 import { backendEnv, testBackend } from '../helpers/backend.js';
 import { freePort, startServeProcess, type ServeProcess } from '../helpers/roster-process.js';
 import { startServer, TestWorkspace, type Reply, type TestServer } from '../helpers/roster-server.js';
+import { prng } from '../helpers/reliability.js';
 
 const REQUESTS = 1500;
 const IN_FLIGHT = 48;
@@ -33,26 +34,6 @@ const ANONS = 3; // anonymous ids per partition
 const seed = process.env.ROSTER_RACE_SEED ? Number(process.env.ROSTER_RACE_SEED) >>> 0 : randomInt(2 ** 32);
 
 // ---------------------------------------------------------------------------------------------------------------
-// A tiny deterministic PRNG (mulberry32).
-
-function prng(s: number) {
-  let a = s >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    next,
-    int,
-    chance: (p: number) => next() < p,
-    pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]!,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // The pool and the requests.
 

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentifierMode } from '../../src/domain/workspace.js';
+import { prng } from '../helpers/reliability.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/roster-server.js';
 
 let server: TestServer;
@@ -17,23 +18,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed from its seed. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const BASE_TS = 1_700_000_000;
 
 /** A sequence of v2 person operations on a few ids and emails, so they collide, rename, merge and repeat. */
 function sequence(seed: number, length: number): Record<string, unknown>[] {
-  const r = random(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
+  const { next: r, pick } = prng(seed);
   const ids = ['a', 'b', 'c', 'd', 'e'];
   const emails = ['a@x.io', 'b@x.io', 'C@X.io', 'd@x.io', 'e@x.io', 'f@x.io', 'g@x.io', 'H@x.io', 'i@x.io', 'j@x.io'];
   const ref = () => (r() < 0.6 ? { id: pick(ids) } : { email: pick(emails) });

@@ -6,6 +6,7 @@ import { deferrable, possibleCreates, prefetch } from './batch.js';
 import { peopleStore } from '../store/people.js';
 import { attachUnit, detachUnit, UnitOfWork } from '../store/unit-of-work.js';
 import { analyzeIfNeverAnalyzed } from '../store/planner.js';
+import { writeTransaction } from '../store/write-transaction.js';
 
 interface Pending {
   ctx: CallContext;
@@ -62,7 +63,7 @@ export class Writer {
   private async applyAlone(p: Pending): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute(async (trx) => {
+        return await writeTransaction(this.db, async (trx) => {
           await prefetch(trx, [p]);
           return applyOne(trx, p);
         });
@@ -79,7 +80,7 @@ export class Writer {
   private async applyTogether(batch: Pending[]): Promise<Outcome[] | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => applyBatch(trx, batch));
+        return await writeTransaction(this.db, (trx) => applyBatch(trx, batch));
       } catch (err) {
         if (attempt >= maxBatchAttempts || !isRetryableConflict(err)) return null;
       }

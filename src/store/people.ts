@@ -7,6 +7,7 @@ import type { Database, PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { lockRows, onPostgres, type Db } from './types.js';
 import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
+import { attributeKeysStore } from './attribute-keys.js';
 import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
 import { eventsStore } from './events.js';
 import { CompiledQuery, sql, type ExpressionBuilder } from 'kysely';
@@ -155,6 +156,7 @@ export const peopleStore = {
       db,
       personColumns.map((c) => row[c]),
     );
+    await attributeKeysStore.note(db, p.workspacePk, Object.keys(p.attributes));
     return Number(result!.pk);
   },
 
@@ -165,7 +167,8 @@ export const peopleStore = {
   async update(db: Db, p: PersonRecord, emailNorm: string | null, before?: PersonRecord): Promise<void> {
     const unit = unitOf(db);
     if (unit && before) return unit.update(p, emailNorm, before);
-    await writeChangedColumns(db, p, emailNorm, before);
+    const changed = await writeChangedColumns(db, p, emailNorm, before);
+    if (changed.includes('attributes')) await attributeKeysStore.note(db, p.workspacePk, Object.keys(p.attributes));
   },
 
   /**
@@ -191,6 +194,13 @@ export const peopleStore = {
           return [c.now.pk, ...personColumns.map((col) => row[col])];
         }),
       );
+    const keys = new Map<number, Set<string>>();
+    for (const { now } of [...updated, ...created]) {
+      let set = keys.get(now.workspacePk);
+      if (set === undefined) keys.set(now.workspacePk, (set = new Set()));
+      for (const key in now.attributes) set.add(key);
+    }
+    for (const [workspacePk, set] of keys) await attributeKeysStore.note(db, workspacePk, set);
   },
 
   /** Removes the person and everything that hangs off them, in the caller's transaction. */
@@ -325,8 +335,8 @@ async function writeChangedColumns(db: Db, p: PersonRecord, emailNorm: string | 
   const row = toRow(p, emailNorm);
   const old = before ? toRow(before, before.email === null ? null : normalizeEmail(before.email)) : undefined;
   const changed = personColumns.filter((c) => c !== 'workspace_pk' && c !== 'cio_id' && (!old || old[c] !== row[c]));
-  if (changed.length === 0) return;
-  await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
+  if (changed.length > 0) await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
+  return changed;
 }
 
 function toRow(p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): PersonRow {

@@ -1,6 +1,10 @@
 import { stringify, type Stringifier } from 'csv-stringify';
 import { Readable } from 'node:stream';
 import type { PersonRecord } from '../store/people.js';
+import { attributeCell, csvField, neutraliseFormula } from './csv-cells.js';
+import { personCsvLine, type PersonCsvSource } from './people-csv-line.js';
+
+export { csvField, neutraliseFormula, personCsvLine, type PersonCsvSource };
 
 /** The identifier and profile columns every people CSV starts with, before the attribute columns. */
 export const fixedPeopleColumns = ['cio_id', 'id', 'email', 'created_at', 'updated_at', 'unsubscribed'] as const;
@@ -9,27 +13,6 @@ export const fixedPeopleColumns = ['cio_id', 'id', 'email', 'created_at', 'updat
 export function peopleCsvColumns(attributeKeys: readonly string[]): string[] {
   const fixed = new Set<string>(fixedPeopleColumns);
   return [...fixedPeopleColumns, ...attributeKeys.filter((k) => !fixed.has(k))];
-}
-
-// A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection"); the fullwidth forms are
-// what Apple Numbers normalises to them.
-const formulaStart = new Set(['=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']);
-
-/**
- * A text cell that a spreadsheet would run as a formula gets a leading `'`, so it is shown as text. A NUL character
- * (which PostgreSQL text cannot hold, and no spreadsheet shows) becomes U+FFFD.
- */
-export function neutraliseFormula(cell: string): string {
-  const text = cell.includes('\u0000') ? cell.replaceAll('\u0000', '\uFFFD') : cell;
-  return text.length > 0 && formulaStart.has(text[0]!) ? `'${text}` : text;
-}
-
-/** One attribute value as a cell: text as it is (neutralised), anything else as its JSON text. */
-function attributeCell(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  // A JSON number such as -5 is a number to a spreadsheet, never a formula.
-  if (typeof value === 'string') return neutraliseFormula(value);
-  return JSON.stringify(value);
 }
 
 /** One person as a row of cells, in the order of peopleCsvColumns(attributeKeys). Times are unix seconds. */
@@ -71,58 +54,6 @@ export function peopleCsv(people: AsyncIterable<PersonRecord>, columns: readonly
   return source.pipe(csv);
 }
 
-// csv-stringify's rule with this file's options (delimiter `,`, quote and escape `"`, quote_record_delimiter): a
-// field is quoted when it holds a comma, a quote or a line break, and its quotes are doubled.
-const needsQuotes = /[",\r\n]/;
-
-/** One cell as RFC 4180 text, exactly as peopleCsv writes it. */
-export function csvField(cell: string): string {
-  return needsQuotes.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
-}
-
-/**
- * A person as the export reads them, as an array row in this order: only the columns a CSV row needs, attributes
- * still as their JSON text (any further columns are ignored). Times may come as numbers or numeric text.
- */
-export type PersonCsvSource = readonly [
-  cioId: string,
-  id: string | null,
-  email: string | null,
-  createdAtS: number | string,
-  updatedAtMs: number | string,
-  unsubscribed: number,
-  attributes: string,
-  ...rest: unknown[],
-];
-
-/** A text cell as CSV: neutralised against formulas, then quoted if it must be. */
-const textField = (cell: string): string => csvField(neutraliseFormula(cell));
-
-/** An attribute value as CSV (attributeCell, then csvField), with the common types first. */
-function attributeField(value: unknown): string {
-  if (typeof value === 'string') return textField(value);
-  if (typeof value === 'number') return String(value); // JSON.stringify's text for any finite number
-  if (value === undefined || value === null) return '';
-  return csvField(JSON.stringify(value));
-}
-
-/**
- * The CSV line (CRLF included) of one person, the same text peopleCsv writes for `peopleCsvColumns(attributeKeys)`
- * but without building a PersonRecord or parsing attribute_ts: `attributeColumns` are the columns after the fixed
- * ones. The attributes are parsed only when there are attribute columns.
- */
-export function personCsvLine(row: PersonCsvSource, attributeColumns: readonly string[]): string {
-  let line =
-    `${textField(row[0])},${textField(row[1] ?? '')},${textField(row[2] ?? '')},${Number(row[3])},` +
-    `${Math.floor(Number(row[4]) / 1000)},${row[5] === 1 ? 'true' : 'false'}`;
-  if (attributeColumns.length > 0) {
-    const attributes = JSON.parse(row[6]) as Record<string, unknown>;
-    for (const column of attributeColumns)
-      line += `,${attributeField(Object.hasOwn(attributes, column) ? attributes[column] : undefined)}`;
-  }
-  return `${line}\r\n`;
-}
-
 /** The header line of a people CSV with these columns. */
 export const peopleCsvHeader = (columns: readonly string[]): string =>
   `${columns.map((c) => csvField(neutraliseFormula(c))).join(',')}\r\n`;
@@ -132,7 +63,8 @@ const pieceChars = 256 * 1024;
 
 /** CSV lines of some people, and how many people they are. */
 export interface CsvLines {
-  text: string;
+  /** The lines, as text or as UTF-8 bytes. */
+  text: string | Uint8Array;
   rows: number;
 }
 
@@ -158,9 +90,10 @@ export async function* csvLinesOfPages(
 }
 
 /**
- * A people CSV as a stream of text pieces of at least 256 KB: the header, then the lines as they come (an export's
- * fast path: one string per piece rather than one stream chunk per row). Lines are asked for only as fast as the
- * stream is read, one piece buffered; `onRows` counts the people of each piece of lines taken.
+ * A people CSV as a stream of pieces: the header, then the lines as they come, text gathered into pieces of at least
+ * 256 KB (an export's fast path: one chunk per piece rather than one per row), bytes passed on as they are. Lines are
+ * asked for only as fast as the stream is read, one piece buffered; `onRows` counts the people of each lines taken.
+ * Pieces never split a row, so each is whole UTF-8 on its own.
  */
 export function peopleCsvFromLines(
   lines: AsyncIterable<CsvLines>,
@@ -170,8 +103,14 @@ export function peopleCsvFromLines(
   async function* pieces() {
     let piece = peopleCsvHeader(columns);
     for await (const { text, rows } of lines) {
-      piece += text;
       onRows?.(rows);
+      if (typeof text !== 'string') {
+        if (piece.length > 0) yield piece;
+        piece = '';
+        yield text;
+        continue;
+      }
+      piece += text;
       if (piece.length >= pieceChars) {
         yield piece;
         piece = '';

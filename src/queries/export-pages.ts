@@ -1,22 +1,28 @@
-import { sql, type CompiledQuery, type SqlBool, type Expression } from 'kysely';
+import type { CompiledQuery, Expression, SqlBool } from 'kysely';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CsvLines, PersonCsvSource } from '../csv/people-csv.js';
+import type { CsvLines } from '../csv/people-csv.js';
+import { personCsvLine, type PersonCsvSource } from '../csv/people-csv-line.js';
 import { arrayRows, type StoreLocation } from '../store/direct-access.js';
 import { connectionSettings } from '../store/planner.js';
 import { onPostgres, type Db } from '../store/types.js';
+import { connect } from './export-connection.js';
 import type { ExportWorkerData, PageRequest, PageResult } from './export-worker.js';
 
 /**
  * The pages of an export, in pk order. Bounded pages are pk ranges ending at the pk of every `pageSize`-th person of
- * the workspace (read from the index (workspace_pk, pk), one short query a page), so several can be read at once;
- * the last page is open-ended with a LIMIT, and when it comes back full (people arrived meanwhile, or every page is
+ * the workspace (read from the index (workspace_pk, pk) ahead of the pages), so several can be read at once; the
+ * last page is open-ended with a LIMIT, and when it comes back full (people arrived meanwhile, or every page is
  * open, as keyset pages are) the plan goes on after it.
  */
 export class PagePlan {
   private after = 0;
   private done = false;
+  // Upcoming bounds, read `boundsPerRead` pages' worth at a time: one query a page cost PostgreSQL a round trip and a
+  // plan each (~1.5 ms), which left the workers waiting for the main thread.
+  private bounds: number[] = [];
+  private boundsEnd = false;
 
   constructor(
     private readonly db: Db,
@@ -49,15 +55,33 @@ export class PagePlan {
   reopen(lastPk: number): void {
     this.after = lastPk;
     this.done = false;
+    this.bounds = [];
+    this.boundsEnd = false;
   }
 
   /** The pk of the pageSize-th person after `after`, if there are that many. */
   private async boundary(): Promise<number | undefined> {
-    const { rows } = await sql<{ pk: number }>`select pk from people where workspace_pk = ${this.workspacePk}
-      and pk > ${this.after} order by pk limit 1 offset ${this.pageSize - 1}`.execute(this.db);
-    return rows[0] === undefined ? undefined : Number(rows[0].pk);
+    if (this.bounds.length === 0 && !this.boundsEnd) {
+      const rows = await arrayRows<[number]>(
+        this.db,
+        this.db
+          .selectFrom('people')
+          .select('pk')
+          .where('workspace_pk', '=', this.workspacePk)
+          .where('pk', '>', this.after)
+          .orderBy('pk')
+          .limit(this.pageSize * boundsPerRead)
+          .compile(),
+      );
+      for (let i = this.pageSize - 1; i < rows.length; i += this.pageSize) this.bounds.push(Number(rows[i]![0]));
+      this.boundsEnd = rows.length < this.pageSize * boundsPerRead;
+    }
+    return this.bounds.shift();
   }
 }
+
+/** Bounds read at once: the pks of 64 pages (64,000 numbers at 1,000 a page). */
+const boundsPerRead = 64;
 
 /**
  * The people of a plan as pages of array rows, read on the handle itself. SQLite answers at once, so its pages are
@@ -98,26 +122,33 @@ export const inThreadDepth = (db: Db): number => (onPostgres(db) ? 3 : 1);
 const workerFile = new URL('../../dist/queries/export-worker.js', import.meta.url);
 
 /**
- * How many worker threads an export uses: `ROSTER_EXPORT_WORKERS`, else 2 on a machine with two cores or more; 0
- * (or no compiled worker) writes the CSV in the calling thread.
+ * How many worker threads an export uses besides the calling thread: `ROSTER_EXPORT_WORKERS`, else one fewer than the
+ * machine's cores, at most 3. 0 (or a one-core machine, or no compiled worker) writes the CSV in the calling thread.
  */
 export function exportWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
   const set = Number(env.ROSTER_EXPORT_WORKERS);
-  const wanted = env.ROSTER_EXPORT_WORKERS !== undefined && Number.isInteger(set) && set >= 0 ? set : 2;
-  const count = Math.min(wanted, availableParallelism(), 8);
-  return count > 1 && existsSync(workerFile) ? count : 0;
+  const wanted =
+    env.ROSTER_EXPORT_WORKERS !== undefined && Number.isInteger(set) && set >= 0
+      ? Math.min(set, 8)
+      : Math.min(availableParallelism() - 1, 3);
+  return wanted > 0 && existsSync(workerFile) ? wanted : 0;
 }
 
+/** A page's CSV lines, made in this thread or a worker. */
+type PageRun = (query: CompiledQuery) => Promise<PageResult>;
+
 /**
- * The CSV lines of a plan's pages, read and written by `count` worker threads, each with a connection of its own, and
- * handed on in order: one text per page, with how many people it holds. Two pages per worker are in flight at most,
- * so memory stays flat; the workers end with the generator, also when the consumer stops early.
+ * The CSV lines of a plan's pages, read and written in turn by this thread and by `workers` worker threads, each
+ * with a connection of its own (export-connection.ts), handed on in order: one text per page, with how many people
+ * it holds. The calling thread takes a share because a thread is an isolate's worth of memory (an export's budget
+ * is 250 MB); two pages per thread are in flight at most, so memory stays flat. The workers end with the generator,
+ * also when the consumer stops early.
  */
-export async function* linesByWorkers(
+export async function* linesInThreads(
   location: StoreLocation,
   plan: PagePlan,
   attributeColumns: readonly string[],
-  count: number,
+  workers: number,
   signal?: AbortSignal,
 ): AsyncGenerator<CsvLines> {
   const data: ExportWorkerData = {
@@ -125,21 +156,24 @@ export async function* linesByWorkers(
     attributeColumns: [...attributeColumns],
     connectionSettings: connectionSettings.sql,
   };
-  const workers = Array.from(
-    { length: count },
+  const threads = Array.from(
+    { length: workers },
     () =>
       new Worker(workerFile, {
         workerData: data,
-        // Each page's rows die young. At 4 MB scavenges cost a 1M export a third more CPU; at 32 MB the three
-        // threads' heaps took its RSS past 250 MB.
+        // Each page's rows die young. At 4 MB scavenges cost a 1M export a third more CPU; bigger young generations
+        // took its RSS towards 250 MB.
         resourceLimits: { maxYoungGenerationSizeMb: 16 },
       }),
   );
-  const exits = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+  const exits = threads.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
   const waiting = new Map<number, (r: PageResult) => void>();
   let failure: Error | null = null;
-  for (const w of workers) {
+  for (const w of threads) {
     w.on('message', (r: PageResult) => {
+      // Bytes arrive as a plain Uint8Array: as a Buffer over the same memory, streams and String() read them as UTF-8.
+      if ('text' in r && typeof r.text !== 'string')
+        r.text = Buffer.from(r.text.buffer, r.text.byteOffset, r.text.length);
       waiting.get(r.id)?.(r);
       waiting.delete(r.id);
     });
@@ -150,22 +184,37 @@ export async function* linesByWorkers(
     });
   }
   let nextId = 0;
-  const ask = (query: CompiledQuery): Promise<PageResult> => {
+  const inWorker =
+    (w: Worker): PageRun =>
+    (query) => {
+      const id = nextId++;
+      if (failure) return Promise.resolve({ id, error: failure.message });
+      const result = new Promise<PageResult>((resolve) => waiting.set(id, resolve));
+      const req: PageRequest = { id, sql: query.sql, parameters: [...query.parameters] };
+      w.postMessage(req);
+      return result;
+    };
+  const own = connect(location, connectionSettings.sql);
+  own.catch(() => undefined); // its failure is met by the first page this thread reads
+  const here: PageRun = async (query) => {
     const id = nextId++;
-    const result = new Promise<PageResult>((resolve) => waiting.set(id, resolve));
-    if (failure) return Promise.resolve({ id, error: failure.message });
-    const req: PageRequest = { id, sql: query.sql, parameters: [...query.parameters] };
-    workers[id % count]!.postMessage(req);
-    return result;
+    const rows = await (await own).run(query.sql, [...query.parameters]);
+    let text = '';
+    for (const row of rows) text += personCsvLine(row, attributeColumns);
+    return { id, text, rows: rows.length, lastPk: rows.length > 0 ? Number(rows[rows.length - 1]![7]) : null };
   };
+  const runs = [here, ...threads.map(inWorker)];
+  let turn = 0;
   const inFlight: { result: Promise<PageResult>; open: boolean }[] = [];
   try {
     for (;;) {
-      while (inFlight.length < 2 * count) {
+      while (inFlight.length < 2 * runs.length) {
         signal?.throwIfAborted();
         const page = await plan.next();
         if (page === null) break;
-        inFlight.push({ result: ask(page.query), open: page.open });
+        const result = runs[turn++ % runs.length]!(page.query);
+        result.catch(() => undefined); // awaited in order below; a failure ahead of it must not go unhandled
+        inFlight.push({ result, open: page.open });
       }
       const next = inFlight.shift();
       if (next === undefined) return;
@@ -175,8 +224,10 @@ export async function* linesByWorkers(
       if (r.rows > 0) yield { text: r.text, rows: r.rows };
     }
   } finally {
+    await Promise.all(inFlight.map((p) => p.result.catch(() => undefined)));
+    await own.then((c) => c.close()).catch(() => undefined);
     await Promise.all(
-      workers.map(async (w, i) => {
+      threads.map(async (w, i) => {
         w.postMessage(null);
         // A worker stuck in a query is not waited for: a second is plenty to answer the pages it was given.
         const timer = setTimeout(() => void w.terminate(), 1000);

@@ -1,11 +1,10 @@
 // A worker thread of an export (export-pages.ts): it has a read connection of its own, runs the page queries the
 // main thread sends, and answers each with the page's CSV lines. Reading rows and writing CSV are the whole cost of
-// an export, so two of these use both cores of a small machine.
-import type BetterSqlite3 from 'better-sqlite3';
+// an export, so the calling thread and workers share them across the machine's cores.
 import { parentPort, workerData } from 'node:worker_threads';
-import type pg from 'pg';
-import { personCsvLine, type PersonCsvSource } from '../csv/people-csv.js';
+import { personCsvLine } from '../csv/people-csv-line.js';
 import type { StoreLocation } from '../store/direct-access.js';
+import { connect } from './export-connection.js';
 
 /** What the main thread gives a worker at its start. */
 export interface ExportWorkerData {
@@ -22,51 +21,17 @@ export interface PageRequest {
   parameters: unknown[];
 }
 
-/** The page's CSV lines, how many people they hold and the last one's pk; or why it failed. */
+/**
+ * The page's CSV lines (as UTF-8 bytes from a worker, transferred rather than copied: as strings they piled up in the
+ * main thread's heap until a major GC, 116 MB of it with two workers), how many people they hold and the last one's
+ * pk; or why it failed.
+ */
 export type PageResult =
-  { id: number; text: string; rows: number; lastPk: number | null } | { id: number; error: string };
-
-interface Connection {
-  run(sql: string, parameters: unknown[]): Promise<PersonCsvSource[]>;
-  close(): Promise<void>;
-}
-
-// Each worker loads only its database's driver: every module it imports costs memory once per worker.
-async function connect(location: StoreLocation, settings: string): Promise<Connection> {
-  if (location.dialect === 'sqlite') {
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(location.file, { readonly: true });
-    db.pragma('busy_timeout = 5000');
-    db.pragma('cache_size = -2048'); // each page is read once: a big cache would only hold memory
-    const statements = new Map<string, BetterSqlite3.Statement<unknown[], unknown[]>>();
-    return {
-      run(sql, parameters) {
-        let stmt = statements.get(sql);
-        if (stmt === undefined) {
-          stmt = (db.prepare(sql) as BetterSqlite3.Statement<unknown[], unknown[]>).raw(true);
-          statements.set(sql, stmt);
-        }
-        return Promise.resolve(stmt.all(...parameters) as unknown as PersonCsvSource[]);
-      },
-      close() {
-        db.close();
-        return Promise.resolve();
-      },
-    };
-  }
-  const { NulSafeClient } = await import('../store/pg-client.js');
-  const client: pg.Client = new NulSafeClient({ connectionString: location.url });
-  await client.connect();
-  await client.query(settings);
-  return {
-    run: async (text, values) =>
-      (await client.query<unknown[]>({ text, values, rowMode: 'array' })).rows as unknown as PersonCsvSource[],
-    close: () => client.end(),
-  };
-}
+  { id: number; text: string | Uint8Array; rows: number; lastPk: number | null } | { id: number; error: string };
 
 const { location, attributeColumns, connectionSettings } = workerData as ExportWorkerData;
 const port = parentPort!;
+const utf8 = new TextEncoder();
 const ready = connect(location, connectionSettings);
 // One page at a time, in the order asked: the main thread keeps this worker's queue short.
 let queue = Promise.resolve();
@@ -85,7 +50,11 @@ port.on('message', (req: PageRequest | null) => {
       let text = '';
       for (const row of rows) text += personCsvLine(row, attributeColumns);
       const last = rows.at(-1);
-      port.postMessage({ id: req.id, text, rows: rows.length, lastPk: last ? Number(last[7]) : null });
+      // TextEncoder gives the bytes an ArrayBuffer of their own (a small Buffer would share Node's pool), so it can be
+      // handed over whole.
+      const bytes = utf8.encode(text);
+      const result: PageResult = { id: req.id, text: bytes, rows: rows.length, lastPk: last ? Number(last[7]) : null };
+      port.postMessage(result, [bytes.buffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) });
     }

@@ -3,7 +3,7 @@ import type { FilterNode } from '../domain/filters.js';
 import { attributeKeysStore } from '../store/attribute-keys.js';
 import type { Db } from '../store/types.js';
 import { locationOf } from '../store/direct-access.js';
-import { exportWorkerCount, inThreadDepth, linesByWorkers, PagePlan, pagesInThread } from './export-pages.js';
+import { exportWorkerCount, inThreadDepth, linesInThreads, PagePlan, pagesInThread } from './export-pages.js';
 import { compilePeopleFilter, filterContext } from './people-filter.js';
 
 /**
@@ -19,8 +19,8 @@ export const workspaceAttributeKeys = (db: Db, workspacePk: number): Promise<str
 /**
  * The CSV of the people a filter matches, as a stream: columns `cio_id,id,email,created_at,updated_at,unsubscribed`
  * then `attributes` (when null, every attribute name the workspace's people have been given). Segments the filter
- * names that no longer exist match nobody. Pages are read and written by worker threads (export-pages.ts) when the
- * handle is a store's own and the machine has the cores; otherwise in this thread.
+ * names that no longer exist match nobody. Pages are read and written by this thread and worker threads in turn
+ * (export-pages.ts) when the handle is a store's own and the machine has the cores; otherwise in this thread.
  */
 export async function peopleExportCsv(
   db: Db,
@@ -35,9 +35,9 @@ export async function peopleExportCsv(
   const condition = compilePeopleFilter(filter, ctx);
   const location = locationOf(db);
   const workers = location === undefined ? 0 : (opts.workers ?? exportWorkerCount());
-  if (location !== undefined && workers > 1) {
+  if (location !== undefined && workers > 0) {
     const plan = new PagePlan(db, workspacePk, condition, opts.pageSize ?? exportPageRows, true);
-    const lines = linesByWorkers(location, plan, attributeColumns, workers, opts.signal);
+    const lines = linesInThreads(location, plan, attributeColumns, workers, opts.signal);
     return { columns, csv: peopleCsvFromLines(lines, columns, opts.onRows) };
   }
   const depth = inThreadDepth(db);

@@ -5,7 +5,7 @@ import { normalizeEmail, type Reference } from '../domain/identifiers.js';
 import type { PersonIdentity } from '../domain/identify.js';
 import type { Database, PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
-import { lockRows, onPostgres, type Db } from './types.js';
+import { keyList, lockRows, onPostgres, type Db } from './types.js';
 import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
 import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
 import { eventsStore } from './events.js';
@@ -284,24 +284,26 @@ const identifierBuckets = 1 << 20;
  * index's predicate from an IN list of at most 100 values, so past that the `is not null` is spelled out; SQLite
  * would read that as a range (`column > null`) and scan it, so it gets the IN list alone.
  */
-function inList(eb: ExpressionBuilder<Database, 'people'>, column: 'id' | 'email_key', values: string[], pg: boolean) {
-  const list = eb(column, 'in', values);
-  return pg ? eb.and([eb(column, 'is not', null), list]) : list;
+function inList(eb: ExpressionBuilder<Database, 'people'>, db: Db, column: 'id' | 'email_key', values: string[]) {
+  const list = eb(column, 'in', keyList(db, values));
+  return onPostgres(db) ? eb.and([eb(column, 'is not', null), list]) : list;
 }
 
-/** Everyone in the workspace holding one of the keys, in pk order. */
+/**
+ * Everyone in the workspace holding one of the keys; in pk order on PostgreSQL, which locks them in that order.
+ * (SQLite would read them through the (workspace_pk, pk) index to have them sorted: a scan of the workspace.)
+ */
 function peopleHolding(db: Db, workspacePk: number, keys: Partial<PeopleKeys>) {
   const { ids = [], emailKeys = [], cioIds = [], anonymousIds = [] } = keys;
-  const pg = onPostgres(db);
   return db
     .selectFrom('people')
     .selectAll()
     .where('workspace_pk', '=', workspacePk)
     .where((eb) =>
       eb.or([
-        ...(ids.length ? [inList(eb, 'id', ids, pg)] : []),
-        ...(emailKeys.length ? [inList(eb, 'email_key', emailKeys, pg)] : []),
-        ...(cioIds.length ? [eb('cio_id', 'in', cioIds)] : []),
+        ...(ids.length ? [inList(eb, db, 'id', ids)] : []),
+        ...(emailKeys.length ? [inList(eb, db, 'email_key', emailKeys)] : []),
+        ...(cioIds.length ? [eb('cio_id', 'in', keyList(db, cioIds))] : []),
         ...(anonymousIds.length
           ? [
               eb(
@@ -311,13 +313,13 @@ function peopleHolding(db: Db, workspacePk: number, keys: Partial<PeopleKeys>) {
                   .selectFrom('anonymous_ids')
                   .select('person_pk')
                   .where('workspace_pk', '=', workspacePk)
-                  .where('anonymous_id', 'in', anonymousIds),
+                  .where('anonymous_id', 'in', keyList(db, anonymousIds)),
               ),
             ]
           : []),
       ]),
     )
-    .orderBy('pk');
+    .$if(onPostgres(db), (q) => q.orderBy('pk'));
 }
 
 /** Writes the person's row, setting only the columns that differ from `before` (all when it is missing). */

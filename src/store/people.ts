@@ -32,15 +32,27 @@ export interface PersonRecord {
 const pool = Buffer.alloc(4096);
 let poolOffset = pool.length;
 
-/** A new cio_id: 13 base-36 characters from 64 random bits, URL-safe and never derived from the person. */
-export function newCioId(): string {
+const timeChars = 5;
+const timeRange = 36 ** timeChars; // seconds: wraps every ~700 days
+const randomRange = 36n ** 8n; // 8 base-36 characters: 41.4 random bits
+
+/**
+ * A new cio_id: 13 base-36 characters, URL-safe and never derived from the person: 5 from the second it was made
+ * (wrapping every ~700 days), 8 from 41 random bits. The time first keeps each second's new ids next to each other
+ * in the people_cio_id index: with 64 random bits every new person dirtied a leaf page of that index somewhere
+ * else, and a commit wrote them all to the WAL (writes of 400 new people per transaction into a 400,000-person
+ * table took 30 µs a row against 10 µs time-ordered). Two people made in the same second share an id with
+ * probability n² / 2^42.4 (n people that second); the writer re-runs a batch whose insert lost that draw.
+ */
+export function newCioId(now = Date.now()): string {
   if (poolOffset + 8 > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const id = pool.readBigUInt64BE(poolOffset).toString(36).padStart(13, '0');
+  const random = pool.readBigUInt64BE(poolOffset) % randomRange;
   poolOffset += 8;
-  return id;
+  const time = Math.floor(now / 1000) % timeRange;
+  return time.toString(36).padStart(timeChars, '0') + random.toString(36).padStart(8, '0');
 }
 
 export function toPersonRecord(row: Selectable<PeopleTable>): PersonRecord {

@@ -127,6 +127,26 @@ describe.skipIf(testBackend === 'postgres')('SQLite: a batch prefetch', () => {
     }
   });
 
+  it('matches ids that look like numbers exactly, as text, as `= ?` does', async () => {
+    const writer = new Writer(store.writer);
+    await Promise.all(
+      ['123', '0123', '1e3'].map((userId, i) =>
+        writer.submit(context(), segment({ type: 'identify', userId, traits: {} }, 20_000 + i)),
+      ),
+    );
+    await writer.close();
+    const names = ['123', '0123', '1e3', '1000', '12', '0123 '];
+    const items = names.map((userId, i) => ({
+      ctx: context(),
+      cmd: segment({ type: 'track', userId, event: 'Viewed' }, 30_000 + i),
+    }));
+    const unit = await prefetchLogged(db, items);
+    const found = names.filter((id) => unit.person(ws.pk, 'id', id)?.id === id);
+    const absent = names.filter((id) => unit.person(ws.pk, 'id', id) === null);
+    expect(found).toEqual(['123', '0123', '1e3']);
+    expect(absent).toEqual(['1000', '12', '0123 ']);
+  });
+
   it('searches an index once per key and never scans a table', async () => {
     statements.length = 0;
     await prefetchLogged(db, batch(20));

@@ -71,6 +71,9 @@ function openConnection(file: string, readonly: boolean, autoCheckpoint = true):
     db.pragma('foreign_keys = ON');
     // A server checkpoints from a worker thread instead (checkpointer.ts); commands and tests keep SQLite's default.
     if (!autoCheckpoint) db.pragma('wal_autocheckpoint = 0');
+    // When the WAL starts over after a checkpoint it is overwritten in place, not cut back; past 64 MB (after a burst,
+    // or a long backup holding a snapshot) it is cut back to that.
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   }
   return db;
 }

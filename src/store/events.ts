@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { EventPayload } from '../domain/events.js';
 import { bulkInsert } from './bulk.js';
 import { PreparedQuery } from './prepared.js';
-import { onPostgres, type Db } from './types.js';
+import { keyList, onPostgres, type Db } from './types.js';
 import { eventTable, unitOf } from './unit-of-work.js';
 
 // SQLite, every event: compiled once. Parameters in column order; a repeated event id is dropped by the unique index.
@@ -74,7 +74,7 @@ export const eventsStore = {
       .selectFrom(idTable(db))
       .select('event_id')
       .where('workspace_pk', '=', workspacePk)
-      .where('event_id', 'in', [...new Set(eventIds)])
+      .where('event_id', 'in', keyList(db, [...new Set(eventIds)]))
       .execute();
     for (const id of eventIds) unit.rememberEvent(workspacePk, id, false);
     for (const r of rows) if (r.event_id !== null) unit.rememberEvent(workspacePk, r.event_id, true);

@@ -1,4 +1,4 @@
-import type { Db } from './types.js';
+import { keyList, type Db } from './types.js';
 import { unitOf } from './unit-of-work.js';
 
 /** How long a Segment messageId is remembered for deduplication. */
@@ -36,7 +36,7 @@ export const segmentMessagesStore = {
       .selectFrom('segment_messages')
       .select('message_id')
       .where('workspace_pk', '=', workspacePk)
-      .where('message_id', 'in', [...new Set(messageIds)])
+      .where('message_id', 'in', keyList(db, [...new Set(messageIds)]))
       .execute();
     for (const id of messageIds) unit.rememberMessage(workspacePk, id, false);
     for (const r of rows) unit.rememberMessage(workspacePk, r.message_id, true);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PreparedFamily } from './prepared.js';
-import type { Db } from './types.js';
+import { keyList, type Db } from './types.js';
 import { unitOf } from './unit-of-work.js';
 
 // Checked on every identify, event and device call: compiled once per number of keys (1 to 3).
@@ -49,8 +49,8 @@ export const suppressionsStore = {
       .where('workspace_pk', '=', workspacePk)
       .where((eb) =>
         eb.or([
-          ...(ids.length ? [eb.and([eb('kind', '=', 'id'), eb('value', 'in', ids)])] : []),
-          ...(emails.length ? [eb.and([eb('kind', '=', 'email'), eb('value', 'in', emails)])] : []),
+          ...(ids.length ? [eb.and([eb('kind', '=', 'id'), eb('value', 'in', keyList(db, ids))])] : []),
+          ...(emails.length ? [eb.and([eb('kind', '=', 'email'), eb('value', 'in', keyList(db, emails))])] : []),
         ]),
       )
       .execute();

@@ -1,4 +1,4 @@
-import { PostgresAdapter, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
 
 /** A database handle or an open transaction on it. */
@@ -24,4 +24,15 @@ export function isRetryableConflict(err: unknown): boolean {
     code === 'SQLITE_BUSY' ||
     code === 'SQLITE_BUSY_SNAPSHOT'
   );
+}
+
+/**
+ * The right-hand side of `column in (…)` for a batch's worth of keys. SQLite: one JSON array parameter read by
+ * `json_each`, so the statement's text, and with it the cached prepared statement, is the same for any number of keys,
+ * and Kysely compiles one parameter instead of one per key (a fresh `in (?, ?, …)` of 2,000 keys cost ~40 µs a key
+ * in the server, mostly compiling and preparing it). SQLite still searches the column's index once per key.
+ * PostgreSQL: the list itself.
+ */
+export function keyList(db: Db, values: readonly string[]): RawBuilder<string> | string[] {
+  return onPostgres(db) ? [...values] : sql<string>`(select value from json_each(${JSON.stringify(values)}))`;
 }

@@ -1,6 +1,9 @@
-import { statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCheckpointer } from '../../src/store/checkpointer.js';
 import { testBackend } from '../helpers/backend.js';
 import { startServer, type TestServer } from '../helpers/roster-server.js';
 
@@ -30,5 +33,38 @@ describe.runIf(testBackend === 'sqlite')('background WAL checkpoints', () => {
     const deadline = Date.now() + 5000;
     while (statSync(file).size <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(statSync(file).size).toBeGreaterThan(before);
+  });
+
+  it('start the WAL over past restartFrames, so it stays small under steady writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-wal-'));
+    const file = join(dir, 'wal.sqlite');
+    const db = new BetterSqlite3(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('create table t (k integer primary key, v text)');
+    // Every 20 ms; past 256 frames (1 MB) the WAL is to start over.
+    const checkpointer = startCheckpointer(file, 20, 256);
+    const insert = db.prepare('insert into t (v) values (?)');
+    const write = db.transaction(() => {
+      for (let i = 0; i < 25; i++) insert.run('x'.repeat(4000));
+    });
+    let largest = 0;
+    try {
+      // 300 transactions of ~100 KB: ~30 MB through the WAL in all.
+      for (let round = 0; round < 300; round++) {
+        write();
+        largest = Math.max(largest, statSync(`${file}-wal`).size);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 7500 });
+    } finally {
+      await checkpointer.stop();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(12 * 1024 * 1024);
   });
 });

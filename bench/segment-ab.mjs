@@ -1,0 +1,95 @@
+// Compares two checkouts on the Segment row of `npm run bench`, alternating so both see the same machine load:
+// `roster serve` from each root in turn on a fresh SQLite data dir, the same `/v1/batch` bodies (100 messages: 60%
+// track, 30% identify, 10% page), 8 connections, 3 s warm-up, 10 s measured. Prints msgs/s, the server's CPU (cores,
+// from /proc) and msgs per server core-second, the figure that moves least when other work shares the machine.
+// Each root must be built (`npm run build`). Usage: node bench/segment-ab.mjs <rootA> <rootB> [rounds, default 3]
+import autocannon from 'autocannon';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { attributesFor, createIdPool } from './workload.mjs';
+
+const [rootA, rootB, rounds = '3'] = process.argv.slice(2);
+if (!rootA || !rootB) throw new Error('usage: node bench/segment-ab.mjs <rootA> <rootB> [rounds]');
+const SECONDS = 10;
+
+/** CPU seconds a process has used, from /proc/<pid>/stat (utime + stime, in clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function segmentBatch(nextId) {
+  let seq = 0;
+  return {
+    method: 'POST',
+    path: '/v1/batch',
+    setupRequest(req) {
+      const batch = [];
+      for (let i = 0; i < 100; i++) {
+        const userId = nextId();
+        const messageId = `ab-${process.pid}-${Date.now()}-${seq++}`;
+        const timestamp = new Date().toISOString();
+        const kind = i % 10;
+        const properties = kind < 6 ? { sku: `s${i}`, price: i } : { url: 'https://example.com/' };
+        if (kind < 6) batch.push({ type: 'track', userId, event: 'Item Viewed', properties, messageId, timestamp });
+        else if (kind < 9)
+          batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId, timestamp });
+        else batch.push({ type: 'page', userId, name: 'Home', properties, messageId, timestamp });
+      }
+      req.body = JSON.stringify({ batch });
+      return req;
+    },
+  };
+}
+
+async function measure(root) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roster-segment-ab-'));
+  const env = { ...process.env, ROSTER_DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' };
+  const bin = join(root, 'bin/roster.js');
+  const ws = JSON.parse(
+    execFileSync(process.execPath, [bin, 'workspace', 'create', '--name', 'ab', '--json'], { env }),
+  );
+  const authorization = `Basic ${Buffer.from(`${ws.segment_write_key}:`).toString('base64')}`;
+  const child = spawn(process.execPath, [bin, 'serve'], { env, cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise((done, fail) => {
+      let out = '';
+      const timer = setTimeout(() => fail(new Error(`${root}: the server did not start`)), 20_000);
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const found = /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (!found) return;
+        clearTimeout(timer);
+        done(Number(found[1]));
+      });
+    });
+    const options = {
+      url: `http://127.0.0.1:${port}`,
+      connections: 8,
+      headers: { 'content-type': 'application/json', authorization },
+      requests: [segmentBatch(createIdPool())],
+    };
+    await autocannon({ ...options, duration: 3 });
+    const cpu = cpuSeconds(child.pid);
+    const started = Date.now();
+    const result = await autocannon({ ...options, duration: SECONDS });
+    const cores = (cpuSeconds(child.pid) - cpu) / ((Date.now() - started) / 1000);
+    const msgsPerS = (result['2xx'] * 100) / SECONDS;
+    return { root, msgsPerS, cores, perCore: msgsPerS / cores, failed: result.non2xx + result.errors };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((done) => (child.exitCode === null ? child.once('exit', done) : done()));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+for (let round = 0; round < Number(rounds); round++)
+  for (const root of [resolve(rootA), resolve(rootB)]) {
+    const r = await measure(root);
+    console.log(
+      `${r.root}: ${Math.round(r.msgsPerS)} msgs/s · server ${r.cores.toFixed(2)} cores · ` +
+        `${Math.round(r.perCore)} msgs per server core-second · failed ${r.failed} · load ${loadavg()[0].toFixed(2)}`,
+    );
+  }

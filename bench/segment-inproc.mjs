@@ -1,0 +1,141 @@
+// The Segment `/v1/batch` mix of `npm run bench` (100 messages: 60% track, 30% identify, 10% page) applied in
+// process, without HTTP: JSON.parse, mapSegmentMessage and Writer.submit from 8 concurrent "requests", as the
+// server's route does. Prints messages/s, the process's CPU (all threads), and with BENCH_SQL_TIMES=1 the wall time
+// spent in each SQLite statement per message (better-sqlite3's run/all/get wrapped), which says what SQLite costs
+// by statement. Run after `npm run build` (it imports dist/).
+// Usage: node bench/segment-inproc.mjs [seconds]   (default 10, after a 3 s warm-up)
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attributesFor, createIdPool } from './workload.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const SECONDS = Number(process.argv[2] ?? 10);
+const CONNECTIONS = 8;
+
+const statementTimes = new Map();
+if (process.env.BENCH_SQL_TIMES === '1') {
+  const probe = new BetterSqlite3(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1'));
+  probe.close();
+  for (const method of ['run', 'all', 'get']) {
+    const original = proto[method];
+    proto[method] = function timed(...args) {
+      const started = process.hrtime.bigint();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const key = this.source.replace(/\s+/g, ' ').slice(0, 100);
+        const entry = statementTimes.get(key) ?? { calls: 0, ns: 0 };
+        entry.calls++;
+        entry.ns += Number(process.hrtime.bigint() - started);
+        statementTimes.set(key, entry);
+      }
+    };
+  }
+}
+
+const { openSqliteStore } = await import(join(ROOT, 'dist/store/database.js'));
+const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
+const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
+const { mapSegmentMessage } = await import(join(ROOT, 'dist/ingest/segment/mapping.js'));
+
+const dir = mkdtempSync(join(tmpdir(), 'roster-segment-inproc-'));
+const store = await openSqliteStore(dir, { backgroundCheckpoints: true });
+await workspacesStore.create(store.writer, Buffer.alloc(32), {
+  name: 'bench',
+  identifiers: 'email_or_id',
+  allowEmailUpdateById: false,
+});
+const [ws] = await workspacesStore.list(store.writer);
+const settings = { identifiers: ws.settings.identifiers, convertTimestamps: ws.segmentConvertTimestamps };
+const writer = new Writer(store.writer);
+const nextId = createIdPool();
+let seq = 0;
+
+/** The body bench/run.mjs sends (built before the clock starts for each request's parse). */
+function body() {
+  const batch = [];
+  for (let i = 0; i < 100; i++) {
+    const userId = nextId();
+    const messageId = `bench-${process.pid}-${seq++}`;
+    const timestamp = new Date().toISOString();
+    const kind = i % 10;
+    if (kind < 6)
+      batch.push({
+        type: 'track',
+        userId,
+        event: 'Item Viewed',
+        properties: { sku: `s${i}`, price: i },
+        messageId,
+        timestamp,
+      });
+    else if (kind < 9) batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId, timestamp });
+    else
+      batch.push({
+        type: 'page',
+        userId,
+        name: 'Home',
+        properties: { url: 'https://example.com/' },
+        messageId,
+        timestamp,
+      });
+  }
+  return JSON.stringify({ batch });
+}
+
+async function request() {
+  const messages = JSON.parse(body()).batch;
+  const receivedAt = Date.now();
+  await Promise.all(
+    messages.map((m) => {
+      const mapped = mapSegmentMessage(m, settings);
+      return writer.submit(
+        { ws, surface: 'segment', messageId: mapped.messageId ?? undefined, receivedAt },
+        { kind: 'segment_message', ...mapped },
+      );
+    }),
+  );
+}
+
+async function run(seconds) {
+  const end = Date.now() + seconds * 1000;
+  let requests = 0;
+  const connection = async () => {
+    while (Date.now() < end) {
+      await request();
+      requests++;
+    }
+  };
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  await Promise.all(Array.from({ length: CONNECTIONS }, connection));
+  const wall = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { messages: requests * 100, wall, cores: (used.user + used.system) / 1e6 / wall };
+}
+
+try {
+  await run(3);
+  statementTimes.clear();
+  const r = await run(SECONDS);
+  console.log(
+    `${Math.round(r.messages / r.wall)} msgs/s in process · ${r.cores.toFixed(2)} cores busy (all threads) · ` +
+      `1-min load average ${loadavg()[0].toFixed(2)}`,
+  );
+  if (statementTimes.size > 0) {
+    const rows = [...statementTimes].sort((a, b) => b[1].ns - a[1].ns);
+    const total = rows.reduce((s, [, e]) => s + e.ns, 0);
+    console.log(`SQLite statements: ${(total / r.messages / 1000).toFixed(2)} µs per message (wall), by statement:`);
+    for (const [sql, e] of rows.slice(0, 20))
+      console.log(
+        `${(e.ns / r.messages / 1000).toFixed(2).padStart(7)} µs/msg ${String(e.calls).padStart(8)} calls ` +
+          `${(e.ns / e.calls / 1000).toFixed(1).padStart(8)} µs/call  ${sql}`,
+      );
+  }
+} finally {
+  await writer.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -126,9 +126,13 @@ export function possibleCreates(items: { cmd: Command }[]): number {
  * them: already held, no wait). With a unit of work attached, what was read is kept, with the suppressed
  * identifiers, stored event ids and seen message ids of the deferrable commands, each in one query.
  */
-export async function prefetch(db: Db, items: { ctx: CallContext; cmd: Command }[]): Promise<void> {
+export async function prefetch(
+  db: Db,
+  items: { ctx: CallContext; cmd: Command }[],
+  onLocked?: () => void,
+): Promise<void> {
   const unit = unitOf(db);
-  if (!unit && !onPostgres(db)) return;
+  if (!unit && !onPostgres(db)) return onLocked?.();
   const byWorkspace = new Map<number, Keys>();
   for (const { ctx, cmd } of items) {
     let keys = byWorkspace.get(ctx.ws.pk);
@@ -144,13 +148,15 @@ export async function prefetch(db: Db, items: { ctx: CallContext; cmd: Command }
     addNamed(keys.people, ctx, cmd);
     if (unit && deferrable(cmd)) addDeferrable(keys, ctx, cmd);
   }
-  for (const pk of [...byWorkspace.keys()].sort((a, b) => a - b)) {
+  const workspaces = [...byWorkspace.keys()].sort((a, b) => a - b);
+  // SQLite reads people one key at a time as commands name them (a cached `= ?` statement, ~4 µs a key, kept in
+  // the unit): measured in the server, a batch's IN-list query cost ~40 µs a key. PostgreSQL saves a round trip a
+  // key and takes its row locks in one pk order this way.
+  if (onPostgres(db)) for (const pk of workspaces) await peopleStore.prefetch(db, pk, byWorkspace.get(pk)!.people);
+  onLocked?.();
+  if (!unit) return;
+  for (const pk of workspaces) {
     const keys = byWorkspace.get(pk)!;
-    // SQLite reads people one key at a time as commands name them (a cached `= ?` statement, ~4 µs a key, kept in
-    // the unit): measured in the server, a batch's IN-list query cost ~40 µs a key. PostgreSQL saves a round trip a
-    // key and takes its row locks in one pk order this way.
-    if (onPostgres(db)) await peopleStore.prefetch(db, pk, keys.people);
-    if (!unit) continue;
     await suppressionsStore.prefetch(db, pk, keys.suppressions);
     await eventsStore.prefetch(db, pk, keys.eventIds);
     await segmentMessagesStore.prefetch(db, pk, keys.messageIds);

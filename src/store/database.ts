@@ -121,15 +121,28 @@ class NulSafeClient extends pg.Client {
   }
 }
 
+/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 3). */
+export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ROSTER_PG_WRITERS;
+  if (raw === undefined || raw === '') return defaultPgWriters;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16)
+    throw new Error(`ROSTER_PG_WRITERS must be an integer from 1 to 16, not ${raw}.`);
+  return n;
+}
+
+export const defaultPgWriters = 3;
+
 /**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes
- * may start at once). The writer pool is small: one process writes through one ingest writer.
+ * may start at once). The writer pool is small: a connection for each batch the ingest writer has in flight
+ * (ROSTER_PG_WRITERS), and two for admin commands and jobs.
  */
 export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
   const onCreateConnection = async (c: DatabaseConnection) => void (await c.executeQuery(connectionSettings));
   const writer = new Kysely<Database>({
     dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: 4, Client: NulSafeClient }),
+      pool: new pg.Pool({ connectionString: url, max: pgWritersFromEnv() + 2, Client: NulSafeClient }),
       onCreateConnection,
     }),
   });

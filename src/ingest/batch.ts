@@ -152,12 +152,18 @@ export async function prefetch(
   // SQLite reads people one key at a time as commands name them (a cached `= ?` statement, ~4 µs a key, kept in
   // the unit): measured in the server, a batch's IN-list query cost ~40 µs a key. PostgreSQL saves a round trip a
   // key and takes its row locks in one pk order this way.
-  if (onPostgres(db)) for (const pk of workspaces) await peopleStore.prefetch(db, pk, byWorkspace.get(pk)!.people);
+  // On PostgreSQL the same round trips read the suppressions.
+  const pg = onPostgres(db);
+  if (pg)
+    for (const pk of workspaces) {
+      const keys = byWorkspace.get(pk)!;
+      await peopleStore.prefetch(db, pk, keys.people, keys.suppressions);
+    }
   onLocked?.();
   if (!unit) return;
   for (const pk of workspaces) {
     const keys = byWorkspace.get(pk)!;
-    await suppressionsStore.prefetch(db, pk, keys.suppressions);
+    if (!pg) await suppressionsStore.prefetch(db, pk, keys.suppressions);
     await eventsStore.prefetch(db, pk, keys.eventIds);
     await segmentMessagesStore.prefetch(db, pk, keys.messageIds);
   }

@@ -20,7 +20,7 @@ export interface WriterOptions {
   maxBatch?: number;
   /**
    * PostgreSQL: how many batches may be in flight at once, each in its own transaction on its own connection
-   * (default ROSTER_PG_WRITERS, else 3). SQLite always has one: it has one write lock.
+   * (default ROSTER_PG_WRITERS, else 1). SQLite always has one: it has one write lock.
    */
   writers?: number;
   onBatch?: (size: number, ms: number) => void;
@@ -30,8 +30,8 @@ export interface WriterOptions {
  * The writer of a process: commands queue up while a batch commits, then the next batch applies them all in one
  * transaction (group commit). Each caller is answered only after its batch committed.
  *
- * On PostgreSQL several batches are in flight at once, each on its own connection: a batch spends most of its time
- * waiting for round trips and for its commit's WAL flush, which others can use. Order is kept as the single writer
+ * On PostgreSQL several batches may be in flight at once (`writers`), each on its own connection: a batch spends
+ * much of its time waiting for round trips and for its commit's WAL flush, which others can use. Order is kept as the single writer
  * kept it: a batch starts only once the batch before it holds the locks on everyone it names (prefetch), so a later
  * batch naming the same person waits for the earlier one to commit. A batch with commands that lock as they go
  * (merges, deletes, anonymous ids, objects) is waited for whole before the next starts.
@@ -54,7 +54,7 @@ export class Writer {
     private readonly options: WriterOptions = {},
   ) {
     // PostgreSQL: smaller batches hold their row and identifier locks for less time, and bound how many advisory
-    // locks one transaction takes (two per new person at most; see people.ts lockHolders).
+    // locks one transaction takes (two per command at most; see people.ts lockHolders).
     this.maxBatch = options.maxBatch ?? (onPostgres(db) ? 250 : 2000);
     this.writers = onPostgres(db) ? (options.writers ?? pgWritersFromEnv()) : 1;
   }

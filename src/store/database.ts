@@ -121,7 +121,7 @@ class NulSafeClient extends pg.Client {
   }
 }
 
-/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 3). */
+/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 1). */
 export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.ROSTER_PG_WRITERS;
   if (raw === undefined || raw === '') return defaultPgWriters;
@@ -131,7 +131,7 @@ export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-export const defaultPgWriters = 3;
+export const defaultPgWriters = 1;
 
 /**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes

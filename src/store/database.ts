@@ -136,13 +136,13 @@ export const defaultPgWriters = 1;
 /**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes
  * may start at once). The writer pool is small: a connection for each batch the ingest writer has in flight
- * (ROSTER_PG_WRITERS), and two for admin commands and jobs.
+ * (ROSTER_PG_WRITERS) and two for admin commands and jobs, at least 4.
  */
 export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
   const onCreateConnection = async (c: DatabaseConnection) => void (await c.executeQuery(connectionSettings));
   const writer = new Kysely<Database>({
     dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: pgWritersFromEnv() + 2, Client: NulSafeClient }),
+      pool: new pg.Pool({ connectionString: url, max: Math.max(4, pgWritersFromEnv() + 2), Client: NulSafeClient }),
       onCreateConnection,
     }),
   });

@@ -6,7 +6,6 @@ import { dedupeCommand } from './dedupe.js';
 import { logCommand } from './log.js';
 import { migrateCommand } from './migrate.js';
 import { peopleCommands } from './people.js';
-import { serve } from './serve.js';
 import { suppressionsCommands } from './suppressions.js';
 import { workspaceCommands } from './workspace.js';
 
@@ -16,7 +15,8 @@ export function buildCli(): Command {
   program
     .command('serve')
     .description('start the server (PORT, HOST, ROSTER_DATA_DIR, LOG_LEVEL from the environment)')
-    .action(async () => serve(loadConfig()));
+    // Loaded on demand: the server's modules are a fifth of a command's memory (an export's budget is 250 MB).
+    .action(async () => (await import('./serve.js')).serve(loadConfig()));
   workspaceCommands(program);
   logCommand(program);
   migrateCommand(program);

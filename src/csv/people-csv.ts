@@ -80,15 +80,30 @@ export function csvField(cell: string): string {
   return needsQuotes.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
 }
 
-/** A person as the export reads them: only the columns a CSV row needs, attributes still as their JSON text. */
-export interface PersonCsvSource {
-  cio_id: string;
-  id: string | null;
-  email: string | null;
-  created_at_s: number | string;
-  updated_at: number | string;
-  unsubscribed: number;
-  attributes: string;
+/**
+ * A person as the export reads them, as an array row in this order: only the columns a CSV row needs, attributes
+ * still as their JSON text (any further columns are ignored). Times may come as numbers or numeric text.
+ */
+export type PersonCsvSource = readonly [
+  cioId: string,
+  id: string | null,
+  email: string | null,
+  createdAtS: number | string,
+  updatedAtMs: number | string,
+  unsubscribed: number,
+  attributes: string,
+  ...rest: unknown[],
+];
+
+/** A text cell as CSV: neutralised against formulas, then quoted if it must be. */
+const textField = (cell: string): string => csvField(neutraliseFormula(cell));
+
+/** An attribute value as CSV (attributeCell, then csvField), with the common types first. */
+function attributeField(value: unknown): string {
+  if (typeof value === 'string') return textField(value);
+  if (typeof value === 'number') return String(value); // JSON.stringify's text for any finite number
+  if (value === undefined || value === null) return '';
+  return csvField(JSON.stringify(value));
 }
 
 /**
@@ -98,13 +113,12 @@ export interface PersonCsvSource {
  */
 export function personCsvLine(row: PersonCsvSource, attributeColumns: readonly string[]): string {
   let line =
-    `${csvField(neutraliseFormula(row.cio_id))},${csvField(neutraliseFormula(row.id ?? ''))},` +
-    `${csvField(neutraliseFormula(row.email ?? ''))},${Number(row.created_at_s)},` +
-    `${Math.floor(Number(row.updated_at) / 1000)},${row.unsubscribed === 1 ? 'true' : 'false'}`;
+    `${textField(row[0])},${textField(row[1] ?? '')},${textField(row[2] ?? '')},${Number(row[3])},` +
+    `${Math.floor(Number(row[4]) / 1000)},${row[5] === 1 ? 'true' : 'false'}`;
   if (attributeColumns.length > 0) {
-    const attributes = JSON.parse(row.attributes) as Record<string, unknown>;
+    const attributes = JSON.parse(row[6]) as Record<string, unknown>;
     for (const column of attributeColumns)
-      line += `,${csvField(attributeCell(Object.hasOwn(attributes, column) ? attributes[column] : undefined))}`;
+      line += `,${attributeField(Object.hasOwn(attributes, column) ? attributes[column] : undefined)}`;
   }
   return `${line}\r\n`;
 }
@@ -116,33 +130,61 @@ export const peopleCsvHeader = (columns: readonly string[]): string =>
 /** Characters of CSV text gathered before a piece is handed on (pieces never split a row). */
 const pieceChars = 256 * 1024;
 
-/**
- * A people CSV as a stream of text pieces of about 256 KB, from pages of rows (an export's fast path: one string
- * per piece rather than one stream chunk per row). The same text as peopleCsv; pages are read only as fast as the
- * stream is, one piece buffered.
- */
-export function peopleCsvFromPages(
-  pages: AsyncIterable<readonly PersonCsvSource[]>,
-  columns: readonly string[],
-  onRows?: (n: number) => void,
-): Readable {
+/** CSV lines of some people, and how many people they are. */
+export interface CsvLines {
+  text: string;
+  rows: number;
+}
+
+/** The attribute columns of `columns`, which must be as peopleCsvColumns gives them. */
+export function attributeColumnsOf(columns: readonly string[]): string[] {
   const fixed = new Set<string>(fixedPeopleColumns);
   const attributeColumns = columns.slice(fixedPeopleColumns.length);
   if (fixedPeopleColumns.some((c, i) => columns[i] !== c) || attributeColumns.some((c) => fixed.has(c)))
-    throw new Error('peopleCsvFromPages: columns as peopleCsvColumns gives them');
+    throw new Error('people CSV columns must be as peopleCsvColumns gives them');
+  return attributeColumns;
+}
+
+/** Each page of rows as its CSV lines. */
+export async function* csvLinesOfPages(
+  pages: AsyncIterable<readonly PersonCsvSource[]>,
+  attributeColumns: readonly string[],
+): AsyncGenerator<CsvLines> {
+  for await (const page of pages) {
+    let text = '';
+    for (const row of page) text += personCsvLine(row, attributeColumns);
+    yield { text, rows: page.length };
+  }
+}
+
+/**
+ * A people CSV as a stream of text pieces of at least 256 KB: the header, then the lines as they come (an export's
+ * fast path: one string per piece rather than one stream chunk per row). Lines are asked for only as fast as the
+ * stream is read, one piece buffered; `onRows` counts the people of each piece of lines taken.
+ */
+export function peopleCsvFromLines(
+  lines: AsyncIterable<CsvLines>,
+  columns: readonly string[],
+  onRows?: (n: number) => void,
+): Readable {
   async function* pieces() {
     let piece = peopleCsvHeader(columns);
-    for await (const page of pages) {
-      for (const row of page) {
-        piece += personCsvLine(row, attributeColumns);
-        if (piece.length >= pieceChars) {
-          yield piece;
-          piece = '';
-        }
+    for await (const { text, rows } of lines) {
+      piece += text;
+      onRows?.(rows);
+      if (piece.length >= pieceChars) {
+        yield piece;
+        piece = '';
       }
-      onRows?.(page.length);
     }
     if (piece.length > 0) yield piece;
   }
   return Readable.from(pieces(), { objectMode: true, highWaterMark: 1 });
 }
+
+/** The same text as peopleCsv, from pages of rows read in this thread. */
+export const peopleCsvFromPages = (
+  pages: AsyncIterable<readonly PersonCsvSource[]>,
+  columns: readonly string[],
+  onRows?: (n: number) => void,
+): Readable => peopleCsvFromLines(csvLinesOfPages(pages, attributeColumnsOf(columns)), columns, onRows);

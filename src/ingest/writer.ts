@@ -7,6 +7,7 @@ import { peopleStore } from '../store/people.js';
 import { attachUnit, detachUnit, UnitOfWork } from '../store/unit-of-work.js';
 import { analyzeIfNeverAnalyzed } from '../store/planner.js';
 import { pgWritersFromEnv } from '../store/database.js';
+import { writeTransaction } from '../store/write-transaction.js';
 
 interface Pending {
   ctx: CallContext;
@@ -83,7 +84,7 @@ export class Writer {
   private async applyAlone(p: Pending): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute(async (trx) => {
+        return await writeTransaction(this.db, async (trx) => {
           await prefetch(trx, [p]);
           return applyOne(trx, p);
         });
@@ -100,7 +101,7 @@ export class Writer {
   private async applyTogether(batch: Pending[], onLocked: () => void): Promise<Outcome[] | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => applyBatch(trx, batch, onLocked));
+        return await writeTransaction(this.db, (trx) => applyBatch(trx, batch, onLocked));
       } catch (err) {
         if (attempt >= maxBatchAttempts || !isRetryableConflict(err)) return null;
       }

@@ -9,7 +9,6 @@ import {
   type AttributeCondition,
   type FilterNode,
 } from '../domain/filters.js';
-import type { PersonCsvSource } from '../csv/people-csv.js';
 import { normalizeEmail } from '../domain/identifiers.js';
 import { toPersonRecord, type PersonRecord } from '../store/people.js';
 import type { PeopleTable } from '../store/schema.js';
@@ -273,46 +272,6 @@ export async function personMatches(db: Db, personPk: number, node: FilterNode, 
     .where(compilePeopleFilter(node, ctx))
     .executeTakeFirst();
   return row !== undefined;
-}
-
-type CsvPage = (PersonCsvSource & { pk: number })[];
-
-/**
- * Everyone the filter matches, in pk order, as pages of the columns a CSV row needs (no attribute_ts, attributes
- * left as JSON text): the export's read, in keyset pages of `pageSize`.
- */
-export async function* csvPagesMatching(
-  db: Db,
-  node: FilterNode,
-  ctx: FilterContext,
-  pageSize = 1000,
-  signal?: AbortSignal,
-): AsyncGenerator<PersonCsvSource[]> {
-  const condition = compilePeopleFilter(node, ctx);
-  const page = (afterPk: number) => {
-    signal?.throwIfAborted();
-    return db
-      .selectFrom('people')
-      .select(['pk', 'cio_id', 'id', 'email', 'created_at_s', 'updated_at', 'unsubscribed', 'attributes'])
-      .where('workspace_pk', '=', ctx.workspacePk)
-      .where('pk', '>', afterPk)
-      .where(condition)
-      .orderBy('pk')
-      .limit(pageSize)
-      .execute();
-  };
-  // The next page is asked for before this one is handed on, so the database reads it while the CSV is written
-  // (on PostgreSQL; SQLite answers at once). A consumer that stops early still waits for it (no stray rejection).
-  let next: Promise<CsvPage> | null = page(0);
-  try {
-    while (next !== null) {
-      const rows: CsvPage = await next;
-      next = rows.length < pageSize ? null : page(Number(rows[rows.length - 1]!.pk));
-      if (rows.length > 0) yield rows;
-    }
-  } finally {
-    await next?.catch(() => undefined);
-  }
 }
 
 /** Everyone the filter matches, in pk order, read in keyset pages of `pageSize`: memory stays flat. */

@@ -1,4 +1,5 @@
 import type { Insertable } from 'kysely';
+import { attributeKeysStore } from './attribute-keys.js';
 import type { EventsTable, PeopleTable } from './schema.js';
 import { onPostgres, type Db } from './types.js';
 
@@ -8,8 +9,15 @@ import { onPostgres, type Db } from './types.js';
  * consistency of what it writes (unique ids and email keys, existing person pks).
  */
 export const bulkSeedStore = {
-  /** Inserts people rows; returns their pks in the same order. */
+  /** Inserts people rows (and their attribute names); returns their pks in the same order. */
   async insertPeople(db: Db, rows: Insertable<PeopleTable>[]): Promise<number[]> {
+    const keys = new Map<number, Set<string>>();
+    for (const row of rows) {
+      let set = keys.get(row.workspace_pk);
+      if (set === undefined) keys.set(row.workspace_pk, (set = new Set()));
+      for (const key of Object.keys(JSON.parse(row.attributes) as object)) set.add(key);
+    }
+    for (const [workspacePk, set] of keys) await attributeKeysStore.note(db, workspacePk, set);
     const pks: number[] = [];
     for (const chunk of chunks(rows, rowsPerStatement(db, 11))) {
       const inserted = await db.insertInto('people').values(chunk).returning('pk').execute();

@@ -30,6 +30,7 @@ export const tableKeys: Record<Exclude<keyof Database, DerivedTable>, readonly s
   segment_members: ['segment_pk', 'person_pk'],
   exports: ['pk'],
   export_chunks: ['export_pk', 'seq'],
+  attribute_keys: ['workspace_pk', 'key'],
 };
 
 /** The tables `copyStore` copies, in order. */

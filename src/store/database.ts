@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { startCheckpointer } from './checkpointer.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { registerArrayRows, registerLocation, type ArrayRowRunner } from './direct-access.js';
+import { NulSafeClient } from './pg-client.js';
 
 /** The open store: one connection that writes (the ingest writer's), one that reads, both on the same file. */
 export interface Store {
@@ -39,6 +41,20 @@ function withStatementCache(db: BetterSqlite3.Database, max = 512) {
       cache.clear();
       db.close();
     },
+  };
+}
+
+/** Array rows straight from better-sqlite3 (`raw` mode), with statements of their own: raw mode is per statement. */
+function sqliteArrayRows(db: BetterSqlite3.Database, max = 32): ArrayRowRunner {
+  const cache = new Map<string, BetterSqlite3.Statement<unknown[], unknown[]>>();
+  return (sql, parameters) => {
+    let stmt = cache.get(sql);
+    if (stmt === undefined) {
+      stmt = (db.prepare(sql) as BetterSqlite3.Statement<unknown[], unknown[]>).raw(true);
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, stmt);
+    }
+    return Promise.resolve(stmt.all(...parameters) as unknown[][]);
   };
 }
 
@@ -78,10 +94,13 @@ export async function openSqliteFile(file: string, opts: OpenOptions = {}): Prom
   const writeConn = openConnection(file, false, !opts.backgroundCheckpoints);
   const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(file) : null;
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writeConn) }) });
+  registerArrayRows(writer, sqliteArrayRows(writeConn));
+  registerLocation(writer, { dialect: 'sqlite', file });
   if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
-  const reader = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, true)) }),
-  });
+  const readConn = openConnection(file, true);
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(readConn) }) });
+  registerArrayRows(reader, sqliteArrayRows(readConn));
+  registerLocation(reader, { dialect: 'sqlite', file });
   return {
     dialect: 'sqlite',
     writer,
@@ -95,31 +114,27 @@ export async function openSqliteFile(file: string, opts: OpenOptions = {}): Prom
   };
 }
 
-// int8 (bigint) columns hold unix-ms times and counts, all far below 2^53: read them as numbers, as SQLite does.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+/** Connections that have Roster's settings (planner.ts), whichever of Kysely or postgresArrayRows opened them. */
+const settled = new WeakSet<pg.PoolClient>();
 
-/**
- * PostgreSQL text cannot hold U+0000 (SQLite can): a NUL in an event name, a device token or a logged reference
- * made the statement fail and the call answer 500. Parameters are sent with each NUL replaced by U+FFFD, so such a
- * call is stored (and found again by the same string) instead. JSON columns are unaffected: JSON escapes NUL.
- */
-const withoutNul = (v: unknown): unknown =>
-  typeof v === 'string'
-    ? v.includes('\u0000')
-      ? v.split('\u0000').join('\ufffd')
-      : v
-    : Array.isArray(v) // the writer's multi-row statements send a column as an array
-      ? v.map(withoutNul)
-      : v;
-class NulSafeClient extends pg.Client {
-  override query(...args: unknown[]): never {
-    const [config, values] = args;
-    if (Array.isArray(values)) args[1] = values.map(withoutNul);
-    else if (config && typeof config === 'object' && Array.isArray((config as pg.QueryConfig).values))
-      args[0] = { ...(config as pg.QueryConfig), values: (config as pg.QueryConfig).values!.map(withoutNul) };
-    return (super.query as (...a: unknown[]) => never)(...args);
-  }
-}
+/** Array rows through the pool, on a connection with the same settings as Kysely's. */
+const postgresArrayRows =
+  (pool: pg.Pool): ArrayRowRunner =>
+  async (text, values) => {
+    const client = await pool.connect();
+    try {
+      if (!settled.has(client)) {
+        await client.query(connectionSettings.sql);
+        settled.add(client);
+      }
+      const { rows } = await client.query<unknown[]>({ text, values: [...values], rowMode: 'array' });
+      client.release();
+      return rows;
+    } catch (err) {
+      client.release(err as Error); // a connection that failed is closed rather than reused
+      throw err;
+    }
+  };
 
 /** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 1). */
 export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
@@ -140,19 +155,19 @@ export const defaultPgWriters = 1;
  */
 export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
   const onCreateConnection = async (c: DatabaseConnection) => void (await c.executeQuery(connectionSettings));
-  const writer = new Kysely<Database>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: Math.max(4, pgWritersFromEnv() + 2), Client: NulSafeClient }),
-      onCreateConnection,
-    }),
+  const writePool = new pg.Pool({
+    connectionString: url,
+    max: Math.max(4, pgWritersFromEnv() + 2),
+    Client: NulSafeClient,
   });
+  const writer = new Kysely<Database>({ dialect: new PostgresDialect({ pool: writePool, onCreateConnection }) });
+  registerArrayRows(writer, postgresArrayRows(writePool));
+  registerLocation(writer, { dialect: 'postgres', url });
   if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
-  const reader = new Kysely<Database>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: 8, Client: NulSafeClient }),
-      onCreateConnection,
-    }),
-  });
+  const readPool = new pg.Pool({ connectionString: url, max: 8, Client: NulSafeClient });
+  const reader = new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool, onCreateConnection }) });
+  registerArrayRows(reader, postgresArrayRows(readPool));
+  registerLocation(reader, { dialect: 'postgres', url });
   return {
     dialect: 'postgres',
     writer,

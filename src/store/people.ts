@@ -7,6 +7,7 @@ import type { Database, PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { lockRows, onPostgres, type Db } from './types.js';
 import { unitOf, type PersonKeyKind, type TableRows, type UnitPerson } from './unit-of-work.js';
+import { attributeKeysStore } from './attribute-keys.js';
 import { bulkInsert, columnsOf, pgInsertWrite, pgWriteTogether, type BulkTable, type PgWrite } from './bulk.js';
 import { eventsStore } from './events.js';
 import type { SuppressionKey } from './suppressions.js';
@@ -148,20 +149,24 @@ export const peopleStore = {
   },
 
   /** Everyone whose email matches, in either workspace mode (several people in id_only workspaces). */
-  async findAllByEmail(db: Db, workspacePk: number, emailNorm: string): Promise<PersonRecord[]> {
-    const byKey = await peopleStore.findByRef(db, workspacePk, { kind: 'email', value: emailNorm, key: emailNorm });
-    if (byKey) return [byKey];
-    // id_only workspaces: email is an attribute, and several people may share it (partial index, email_key null).
-    const rows = await db
+  /**
+   * The identifiers of everyone with this (normalised) email, in pk order: the holder of the email key, or in id_only
+   * workspaces, where email is an attribute and several people may share it, everyone with that email. One statement
+   * through the two partial indexes, and only the columns the answer needs (`GET /v1/customers?email=`).
+   */
+  async identifiersByEmail(db: Db, workspacePk: number, emailNorm: string) {
+    const byKey = db
       .selectFrom('people')
-      .selectAll()
+      .select(['pk', 'email', 'id', 'cio_id'])
+      .where('workspace_pk', '=', workspacePk)
+      .where('email_key', '=', emailNorm);
+    const shared = db
+      .selectFrom('people')
+      .select(['pk', 'email', 'id', 'cio_id'])
       .where('workspace_pk', '=', workspacePk)
       .where('email_key', 'is', null)
-      .where('email_norm', '=', emailNorm)
-      .orderBy('pk')
-      .limit(1000)
-      .execute();
-    return rows.map(toPersonRecord);
+      .where('email_norm', '=', emailNorm);
+    return byKey.unionAll(shared).orderBy('pk').limit(1000).execute();
   },
 
   async insert(db: Db, p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): Promise<number> {
@@ -172,6 +177,7 @@ export const peopleStore = {
       db,
       personColumns.map((c) => row[c]),
     );
+    await attributeKeysStore.note(db, p.workspacePk, Object.keys(p.attributes));
     return Number(result!.pk);
   },
 
@@ -182,7 +188,8 @@ export const peopleStore = {
   async update(db: Db, p: PersonRecord, emailNorm: string | null, before?: PersonRecord): Promise<void> {
     const unit = unitOf(db);
     if (unit && before) return unit.update(p, emailNorm, before);
-    await writeChangedColumns(db, p, emailNorm, before);
+    const changed = await writeChangedColumns(db, p, emailNorm, before);
+    if (changed.includes('attributes')) await attributeKeysStore.note(db, p.workspacePk, Object.keys(p.attributes));
   },
 
   /**
@@ -209,11 +216,18 @@ export const peopleStore = {
       if (created.length > 0) writes.push(pgInsertWrite(peopleTable, createdRows()));
       for (const [table, rows] of after) writes.push(pgInsertWrite(table, rows));
       await pgWriteTogether(db, writes);
-      return;
+    } else {
+      for (const u of updated) await writeChangedColumns(db, u.now, u.emailNorm, u.before ?? undefined);
+      if (created.length > 0) await bulkInsert(db, peopleTable, createdRows());
+      for (const [table, rows] of after) await bulkInsert(db, table, rows);
     }
-    for (const u of updated) await writeChangedColumns(db, u.now, u.emailNorm, u.before ?? undefined);
-    if (created.length > 0) await bulkInsert(db, peopleTable, createdRows());
-    for (const [table, rows] of after) await bulkInsert(db, table, rows);
+    const keys = new Map<number, Set<string>>();
+    for (const { now } of [...updated, ...created]) {
+      let set = keys.get(now.workspacePk);
+      if (set === undefined) keys.set(now.workspacePk, (set = new Set()));
+      for (const key in now.attributes) set.add(key);
+    }
+    for (const [workspacePk, set] of keys) await attributeKeysStore.note(db, workspacePk, set);
   },
 
   /** Removes the person and everything that hangs off them, in the caller's transaction. */
@@ -377,8 +391,8 @@ async function writeChangedColumns(db: Db, p: PersonRecord, emailNorm: string | 
   const row = toRow(p, emailNorm);
   const old = before ? toRow(before, before.email === null ? null : normalizeEmail(before.email)) : undefined;
   const changed = personColumns.filter((c) => c !== 'workspace_pk' && c !== 'cio_id' && (!old || old[c] !== row[c]));
-  if (changed.length === 0) return;
-  await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
+  if (changed.length > 0) await updatePerson.get(changed.join(',')).run(db, [...changed.map((c) => row[c]), p.pk]);
+  return changed;
 }
 
 function toRow(p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): PersonRow {

@@ -22,6 +22,7 @@ export interface Database {
   segment_members: SegmentMembersTable;
   exports: ExportsTable;
   export_chunks: ExportChunksTable;
+  attribute_keys: AttributeKeysTable;
 }
 
 export interface WorkspacesTable {
@@ -228,4 +229,10 @@ export interface ExportChunksTable {
   export_pk: number;
   seq: number;
   data: string;
+}
+
+/** Every attribute name a workspace's people have been given (never removed): an export's columns. */
+export interface AttributeKeysTable {
+  workspace_pk: number;
+  key: string;
 }

@@ -134,15 +134,15 @@ describe('streaming', () => {
 });
 
 describe('peopleCsvFromPages (the export path)', () => {
-  const source = (p: PersonRecord): PersonCsvSource => ({
-    cio_id: p.cioId,
-    id: p.id,
-    email: p.email,
-    created_at_s: p.createdAt,
-    updated_at: p.updatedAt,
-    unsubscribed: p.unsubscribed ? 1 : 0,
-    attributes: JSON.stringify(p.attributes),
-  });
+  const source = (p: PersonRecord): PersonCsvSource => [
+    p.cioId,
+    p.id,
+    p.email,
+    p.createdAt,
+    p.updatedAt,
+    p.unsubscribed ? 1 : 0,
+    JSON.stringify(p.attributes),
+  ];
   const people = [
     person(),
     person({ cioId: '=cio', id: null, email: null, unsubscribed: true, updatedAt: 999 }),

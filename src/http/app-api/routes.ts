@@ -62,8 +62,8 @@ export function appApiRoutes(app: FastifyInstance, db: Db, deps: ExportDeps, wri
     const email = request.query.email;
     if (typeof email !== 'string' || email.trim() === '') throw fail('invalid_query', 'email: required.', 'email');
     if (!isValidEmail(email)) return { results: [] };
-    const people = await peopleStore.findAllByEmail(db, request.workspace.pk, normalizeEmail(email));
-    return { results: people.map((p) => ({ email: p.email, id: p.id, cio_id: p.cioId })) };
+    const people = await peopleStore.identifiersByEmail(db, request.workspace.pk, normalizeEmail(email));
+    return { results: people.map((p) => ({ email: p.email, id: p.id, cio_id: p.cio_id })) };
   });
 
   app.get<{ Params: RefParams; Querystring: IdTypeQuery }>(

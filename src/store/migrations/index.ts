@@ -11,6 +11,7 @@ import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
 import { partitionEventsMigration } from './0013_partition_events.js';
 import { peopleWorkspacePkIndexMigration } from './0013_people_workspace_pk_index.js';
+import { attributeKeysMigration } from './0014_attribute_keys.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 export const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0012_people_fillfactor': peopleFillfactorMigration,
   '0013_partition_events': partitionEventsMigration,
   '0013_people_workspace_pk_index': peopleWorkspacePkIndexMigration,
+  '0014_attribute_keys': attributeKeysMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

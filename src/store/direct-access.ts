@@ -1,0 +1,42 @@
+import type { CompiledQuery } from 'kysely';
+import type { Db } from './types.js';
+
+/** Runs compiled SQL and answers its rows as arrays of column values, in the SELECT's order. */
+export type ArrayRowRunner = (sql: string, parameters: readonly unknown[]) => Promise<unknown[][]>;
+
+const runners = new WeakMap<Db, ArrayRowRunner>();
+
+/**
+ * Registers the array-row runner of a store's connection (database.ts does it for every store). Kysely only reads
+ * rows as objects; a bulk read such as an export spends about as long building those objects as SQLite spends
+ * reading the rows, so it asks the driver for arrays instead.
+ */
+export function registerArrayRows(db: Db, run: ArrayRowRunner): void {
+  runners.set(db, run);
+}
+
+/**
+ * The query's rows as arrays; `Row` is the caller's word for their shape. A handle without a runner (a transaction,
+ * a store opened elsewhere) still answers, through Kysely's object rows.
+ */
+export async function arrayRows<Row extends readonly unknown[] = unknown[]>(
+  db: Db,
+  query: CompiledQuery,
+): Promise<Row[]> {
+  const run = runners.get(db);
+  if (run !== undefined) return (await run(query.sql, query.parameters)) as unknown as Row[];
+  const { rows } = await db.executeQuery<Record<string, unknown>>(query);
+  return rows.map((row) => Object.values(row) as unknown as Row);
+}
+
+/** Where a store's data is, for code that opens connections of its own (worker threads). */
+export type StoreLocation = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
+
+const locations = new WeakMap<Db, StoreLocation>();
+
+export function registerLocation(db: Db, location: StoreLocation): void {
+  locations.set(db, location);
+}
+
+/** Where the handle's database is, if it was opened by database.ts (not a transaction). */
+export const locationOf = (db: Db): StoreLocation | undefined => locations.get(db);

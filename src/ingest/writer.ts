@@ -21,7 +21,7 @@ export interface WriterOptions {
   maxBatch?: number;
   /**
    * PostgreSQL: how many batches may be in flight at once, each in its own transaction on its own connection
-   * (default ROSTER_PG_WRITERS, else 1). SQLite always has one: it has one write lock.
+   * (default ROSTER_PG_WRITERS, else 2). SQLite always has one: it has one write lock.
    */
   writers?: number;
   onBatch?: (size: number, ms: number) => void;

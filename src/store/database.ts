@@ -136,7 +136,7 @@ const postgresArrayRows =
     }
   };
 
-/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 1). */
+/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 2). */
 export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.ROSTER_PG_WRITERS;
   if (raw === undefined || raw === '') return defaultPgWriters;
@@ -146,7 +146,7 @@ export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-export const defaultPgWriters = 1;
+export const defaultPgWriters = 2;
 
 /**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { rateLimitsFromEnv, trustProxyFromEnv } from './http/access.js';
 import { Metrics, metricsOptionsFromEnv } from './http/metrics.js';
 import { buildServer } from './http/server.js';
-import { Writer } from './ingest/writer.js';
+import { Writer, type WriterOptions } from './ingest/writer.js';
 import { registerExportJobs } from './jobs/exports.js';
 import { registerPartitionJobs } from './jobs/partitions.js';
 import { registerRetentionJobs } from './jobs/retention.js';
@@ -34,6 +34,8 @@ export async function createRoster(opts: {
   segmentRateLimit?: number;
   /** How often the job runner looks for due jobs, in ms (default ROSTER_JOB_POLL_MS, else 5000). */
   jobPollMs?: number;
+  /** The ingest writer's batch size and (PostgreSQL) batches in flight, when not the defaults. */
+  writer?: Pick<WriterOptions, 'maxBatch' | 'writers'>;
 }): Promise<Roster> {
   const store = await openStore(
     { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl ?? (process.env.DATABASE_URL || undefined) },
@@ -42,7 +44,7 @@ export async function createRoster(opts: {
   const masterKey = loadMasterKey(opts.dataDir);
   const metrics = new Metrics(store.reader, metricsOptionsFromEnv(process.env));
   await metrics.start();
-  const writer = new Writer(store.writer, { onBatch: metrics.onBatch });
+  const writer = new Writer(store.writer, { ...opts.writer, onBatch: metrics.onBatch });
   // The runner is made after the server; an export queued before then waits for its first poll.
   const made: { jobs?: JobRunner } = {};
   const app = buildServer({

@@ -126,9 +126,13 @@ export function possibleCreates(items: { cmd: Command }[]): number {
  * them: already held, no wait). With a unit of work attached, what was read is kept, with the suppressed
  * identifiers, stored event ids and seen message ids of the deferrable commands, each in one query.
  */
-export async function prefetch(db: Db, items: { ctx: CallContext; cmd: Command }[]): Promise<void> {
+export async function prefetch(
+  db: Db,
+  items: { ctx: CallContext; cmd: Command }[],
+  onLocked?: () => void,
+): Promise<void> {
   const unit = unitOf(db);
-  if (!unit && !onPostgres(db)) return;
+  if (!unit && !onPostgres(db)) return onLocked?.();
   const byWorkspace = new Map<number, Keys>();
   for (const { ctx, cmd } of items) {
     let keys = byWorkspace.get(ctx.ws.pk);
@@ -144,13 +148,25 @@ export async function prefetch(db: Db, items: { ctx: CallContext; cmd: Command }
     addNamed(keys.people, ctx, cmd);
     if (unit && deferrable(cmd)) addDeferrable(keys, ctx, cmd);
   }
-  for (const pk of [...byWorkspace.keys()].sort((a, b) => a - b)) {
+  const workspaces = [...byWorkspace.keys()].sort((a, b) => a - b);
+  // PostgreSQL saves a round trip a key and takes its row locks in one pk order this way; the same round trips read
+  // the suppressions.
+  const pg = onPostgres(db);
+  if (pg)
+    for (const pk of workspaces) {
+      const keys = byWorkspace.get(pk)!;
+      await peopleStore.prefetch(db, pk, keys.people, keys.suppressions);
+    }
+  onLocked?.();
+  if (!unit) return;
+  for (const pk of workspaces) {
     const keys = byWorkspace.get(pk)!;
-    // PostgreSQL saves a round trip a key and takes its row locks in one pk order this way; SQLite saves a statement
-    // (and its promise chain) a key: one query per kind of key, its keys in one JSON parameter (types.ts keyList).
-    await peopleStore.prefetch(db, pk, keys.people);
-    if (!unit) continue;
-    await suppressionsStore.prefetch(db, pk, keys.suppressions);
+    if (!pg) {
+      // SQLite saves a statement (and its promise chain) a key: one query per kind of key, its keys in one JSON
+      // parameter (types.ts keyList).
+      await peopleStore.prefetch(db, pk, keys.people);
+      await suppressionsStore.prefetch(db, pk, keys.suppressions);
+    }
     await eventsStore.prefetch(db, pk, keys.eventIds);
     await segmentMessagesStore.prefetch(db, pk, keys.messageIds);
   }

@@ -6,6 +6,7 @@ import { deferrable, possibleCreates, prefetch } from './batch.js';
 import { peopleStore } from '../store/people.js';
 import { attachUnit, detachUnit, UnitOfWork } from '../store/unit-of-work.js';
 import { analyzeIfNeverAnalyzed } from '../store/planner.js';
+import { pgWritersFromEnv } from '../store/database.js';
 import { writeTransaction } from '../store/write-transaction.js';
 
 interface Pending {
@@ -18,12 +19,23 @@ interface Pending {
 export interface WriterOptions {
   /** Most commands applied in one transaction. */
   maxBatch?: number;
+  /**
+   * PostgreSQL: how many batches may be in flight at once, each in its own transaction on its own connection
+   * (default ROSTER_PG_WRITERS, else 1). SQLite always has one: it has one write lock.
+   */
+  writers?: number;
   onBatch?: (size: number, ms: number) => void;
 }
 
 /**
- * The single writer of a process: commands queue up while a batch commits, then the next batch applies them all
- * in one transaction (group commit). Each caller is answered only after its batch committed.
+ * The writer of a process: commands queue up while a batch commits, then the next batch applies them all in one
+ * transaction (group commit). Each caller is answered only after its batch committed.
+ *
+ * On PostgreSQL several batches may be in flight at once (`writers`), each on its own connection: a batch spends
+ * much of its time waiting for round trips and for its commit's WAL flush, which others can use. Order is kept as the single writer
+ * kept it: a batch starts only once the batch before it holds the locks on everyone it names (prefetch), so a later
+ * batch naming the same person waits for the earlier one to commit. A batch with commands that lock as they go
+ * (merges, deletes, anonymous ids, objects) is waited for whole before the next starts.
  *
  * Appliers throw RosterError only before they write, so such an error fails its own command and not the batch.
  * Anything else aborts the batch, which is then re-run one command per transaction, so one bad command
@@ -34,14 +46,18 @@ export class Writer {
   private draining: Promise<void> | null = null;
   private closed = false;
   private readonly maxBatch: number;
+  private readonly writers: number;
+  /** Wakes a drain loop waiting for either a batch to finish or new commands. */
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly options: WriterOptions = {},
   ) {
     // PostgreSQL: smaller batches hold their row and identifier locks for less time, and bound how many advisory
-    // locks one transaction takes (two per new person at most; see people.ts lockHolders).
+    // locks one transaction takes (two per command at most; see people.ts lockHolders).
     this.maxBatch = options.maxBatch ?? (onPostgres(db) ? 250 : 2000);
+    this.writers = onPostgres(db) ? (options.writers ?? pgWritersFromEnv()) : 1;
   }
 
   /** Queues a command; resolves with its outcome once committed. */
@@ -49,7 +65,12 @@ export class Writer {
     if (this.closed) return Promise.resolve({ status: 'error', error: new RosterError('unavailable') });
     return new Promise<Outcome>((resolve, reject) => {
       this.queue.push({ ctx, cmd, resolve, reject });
-      this.draining ??= new Promise<void>((done) => setImmediate(() => void this.drain().finally(done)));
+      if (this.draining) {
+        // A drain loop waiting with a free writer: let the rest of this tick's commands queue up first.
+        const wake = this.wake;
+        this.wake = null;
+        if (wake) setImmediate(wake);
+      } else this.draining = new Promise<void>((done) => setImmediate(() => void this.drain().finally(done)));
     });
   }
 
@@ -77,10 +98,10 @@ export class Writer {
    * The batch in one transaction; null when it failed. One that lost a race to another process (a person it was
    * creating was just created there) is re-run whole first: the re-run reads the winner's row and applies to it.
    */
-  private async applyTogether(batch: Pending[]): Promise<Outcome[] | null> {
+  private async applyTogether(batch: Pending[], onLocked: () => void): Promise<Outcome[] | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await writeTransaction(this.db, (trx) => applyBatch(trx, batch));
+        return await writeTransaction(this.db, (trx) => applyBatch(trx, batch, onLocked));
       } catch (err) {
         if (attempt >= maxBatchAttempts || !isRetryableConflict(err)) return null;
       }
@@ -99,23 +120,44 @@ export class Writer {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    const running = new Set<Promise<void>>();
+    while (this.queue.length > 0 || running.size > 0) {
+      if (this.queue.length === 0 || running.size >= this.writers) {
+        await Promise.race([...running, new Promise<void>((r) => (this.wake = r))]);
+        this.wake = null;
+        continue;
+      }
       const batch = this.queue.splice(0, this.maxBatch);
-      const started = performance.now();
-      const outcomes = await this.applyTogether(batch);
-      this.noteApplied(batch.length);
-      if (outcomes) batch.forEach((p, i) => p.resolve(outcomes[i]!));
-      else
-        for (const p of batch) {
-          try {
-            p.resolve(await this.applyAlone(p));
-          } catch (err) {
-            p.reject(err);
-          }
-        }
-      this.options.onBatch?.(batch.length, performance.now() - started);
+      // The next batch may begin once this one holds its locks, or, when it locks as it goes, once it is done.
+      const gate = batch.every((p) => deferrable(p.cmd)) ? 'locked' : 'done';
+      let locked!: () => void;
+      const holdsLocks = new Promise<void>((r) => (locked = r));
+      const run: Promise<void> = this.run(batch, locked).finally(() => {
+        locked();
+        running.delete(run);
+      });
+      running.add(run);
+      await (gate === 'locked' ? holdsLocks : run);
     }
     this.draining = null;
+  }
+
+  /** Applies a batch (together, else one command per transaction) and answers its callers. */
+  private async run(batch: Pending[], locked: () => void): Promise<void> {
+    const started = performance.now();
+    const outcomes = await this.applyTogether(batch, locked);
+    locked();
+    this.noteApplied(batch.length);
+    if (outcomes) batch.forEach((p, i) => p.resolve(outcomes[i]!));
+    else
+      for (const p of batch) {
+        try {
+          p.resolve(await this.applyAlone(p));
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+    this.options.onBatch?.(batch.length, performance.now() - started);
   }
 }
 
@@ -130,11 +172,11 @@ const analyzeAfter = 5000;
  * applied in memory and written in a few multi-row statements at the end. Any other command is applied directly,
  * after what the unit holds is written and with the unit set aside.
  */
-async function applyBatch(trx: Db, batch: Pending[]): Promise<Outcome[]> {
+async function applyBatch(trx: Db, batch: Pending[], onLocked: () => void): Promise<Outcome[]> {
   const unit = new UnitOfWork(trx, peopleStore.writeUnit, possibleCreates(batch));
   attachUnit(unit);
   try {
-    await prefetch(trx, batch);
+    await prefetch(trx, batch, onLocked);
     const results: Outcome[] = [];
     for (const p of batch) {
       if (deferrable(p.cmd)) {

@@ -38,13 +38,75 @@ function sqliteInsert(t: BulkTable, rows: number): string {
 function pgInsert(t: BulkTable): string {
   let text = t.pgStatement ?? pgText.get(t.table);
   if (text === undefined) {
-    const arrays = t.pgTypes.map((type, i) => `$${i + 1}::${type}[]`).join(',');
-    text =
-      `insert into ${quote(t.table)} (${t.columns.map(quote).join(',')}) select * from unnest(${arrays})` +
-      (t.ignoreDuplicates ? ' on conflict do nothing' : '');
+    text = pgInsertText(t, 1, null);
     pgText.set(t.table, text);
   }
   return text;
+}
+
+/** `insert … select * from unnest(column arrays)`, its parameters numbered from `first`, rows kept only if `guard`. */
+function pgInsertText(t: BulkTable, first: number, guard: string | null): string {
+  const arrays = t.pgTypes.map((type, i) => `$${i + first}::${type}[]`).join(',');
+  return (
+    `insert into ${quote(t.table)} (${t.columns.map(quote).join(',')}) select * from unnest(${arrays})` +
+    (guard === null ? '' : ` as v where ${guard}`) +
+    (t.ignoreDuplicates ? ' on conflict do nothing' : '')
+  );
+}
+
+/**
+ * PostgreSQL: one data-modifying statement of a combined write (see pgWriteTogether): its text, given the number of
+ * its first parameter and a condition to add to its WHERE (null for none), and its parameters.
+ */
+export interface PgWrite {
+  key: string;
+  text(first: number, guard: string | null): string;
+  params: unknown[];
+}
+
+/** A bulk insert of the rows as a PgWrite (tables without a statement of their own only). */
+export function pgInsertWrite(t: BulkTable, rows: readonly (readonly unknown[])[]): PgWrite {
+  if (t.pgStatement) throw new Error(`${t.table} has a statement of its own`);
+  return {
+    key: t.table,
+    text: (first, guard) => pgInsertText(t, first, guard),
+    params: columnsOf(rows, t.columns.length),
+  };
+}
+
+const togetherText = new Map<string, string>();
+
+/**
+ * PostgreSQL: runs the writes in one statement, one round trip instead of one each: each is a CTE, and each after
+ * the first writes nothing before the one before it has written everything (its WHERE waits on that one's row
+ * count), so they apply in the order given, as separate statements would. Foreign keys are checked at the end of
+ * the statement, after all of them.
+ */
+export async function pgWriteTogether(db: Db, writes: readonly PgWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  if (writes.length === 1) {
+    await db.executeQuery(CompiledQuery.raw(writes[0]!.text(1, null), writes[0]!.params));
+    return;
+  }
+  const key = writes.map((w) => `${w.key}:${w.params.length}`).join(',');
+  let text = togetherText.get(key);
+  if (text === undefined) {
+    let first = 1;
+    const ctes = writes.map((w, i) => {
+      const guard = i === 0 ? null : `(select count(*) from w${i - 1}) >= 0`;
+      const cte = `w${i} as (${w.text(first, guard)} returning 1)`;
+      first += w.params.length;
+      return cte;
+    });
+    text = `with ${ctes.join(', ')} select count(*) as n from w${writes.length - 1}`;
+    togetherText.set(key, text);
+  }
+  await db.executeQuery(
+    CompiledQuery.raw(
+      text,
+      writes.flatMap((w) => w.params),
+    ),
+  );
 }
 
 /** Column arrays of the rows, as PostgreSQL's unnest takes them. */

@@ -139,13 +139,32 @@ const postgresArrayRows =
     }
   };
 
+/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 1). */
+export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ROSTER_PG_WRITERS;
+  if (raw === undefined || raw === '') return defaultPgWriters;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16)
+    throw new Error(`ROSTER_PG_WRITERS must be an integer from 1 to 16, not ${raw}.`);
+  return n;
+}
+
+// One by default: with more, a batch re-run after losing a race to another process can commit after a later batch
+// of its own process that names the same person, so an older update could win (docs/scaling.md).
+export const defaultPgWriters = 1;
+
 /**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes
- * may start at once). The writer pool is small: one process writes through one ingest writer.
+ * may start at once). The writer pool is small: a connection for each batch the ingest writer has in flight
+ * (ROSTER_PG_WRITERS) and two for admin commands and jobs, at least 4.
  */
 export async function openPostgresStore(url: string, opts: Pick<OpenOptions, 'migrate'> = {}): Promise<Store> {
   const onCreateConnection = async (c: DatabaseConnection) => void (await c.executeQuery(connectionSettings));
-  const writePool = new pg.Pool({ connectionString: url, max: 4, Client: NulSafeClient });
+  const writePool = new pg.Pool({
+    connectionString: url,
+    max: Math.max(4, pgWritersFromEnv() + 2),
+    Client: NulSafeClient,
+  });
   const writer = new Kysely<Database>({ dialect: new PostgresDialect({ pool: writePool, onCreateConnection }) });
   registerArrayRows(writer, postgresArrayRows(writePool));
   registerLocation(writer, { dialect: 'postgres', url });

@@ -6,11 +6,12 @@ import type { PersonIdentity } from '../domain/identify.js';
 import type { Database, PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { keyList, lockRows, onPostgres, type Db } from './types.js';
-import { unitOf, type PersonKeyKind, type UnitPerson } from './unit-of-work.js';
+import { unitOf, type PersonKeyKind, type TableRows, type UnitPerson } from './unit-of-work.js';
 import { attributeKeysStore } from './attribute-keys.js';
-import { bulkInsert, columnsOf, type BulkTable } from './bulk.js';
+import { bulkInsert, columnsOf, pgInsertWrite, pgWriteTogether, type BulkTable, type PgWrite } from './bulk.js';
 import { eventsStore } from './events.js';
-import { CompiledQuery, sql, type ExpressionBuilder } from 'kysely';
+import type { SuppressionKey } from './suppressions.js';
+import { sql, type ExpressionBuilder } from 'kysely';
 
 /** A person as the services see it. */
 export interface PersonRecord {
@@ -103,25 +104,41 @@ export const peopleStore = {
 
   /**
    * Reads (and on PostgreSQL locks, in pk order) everyone holding one of the keys, into the transaction's unit of
-   * work, which then also knows which of the keys no one holds. One query for a whole batch.
+   * work, which then also knows which of the keys no one holds. One query for a whole batch. On PostgreSQL the same
+   * round trips read which of `suppressions` are suppressed and allocate the keys of the people the unit may create.
    */
-  async prefetch(db: Db, workspacePk: number, keys: PeopleKeys): Promise<void> {
+  async prefetch(db: Db, workspacePk: number, keys: PeopleKeys, suppressions: SuppressionKey[] = []): Promise<void> {
     const unit = unitOf(db);
     const ids = [...new Set(keys.ids)];
     const emailKeys = [...new Set(keys.emailKeys)];
     const cioIds = [...new Set(keys.cioIds)];
     const anonymousIds = [...new Set(keys.anonymousIds)];
     if (ids.length + emailKeys.length + cioIds.length + anonymousIds.length === 0) return;
-    // PostgreSQL: one statement, so the rows are locked in one pk order. SQLite (no locks): one query per kind of key,
-    // since it answers an OR of IN lists by scanning the workspace.
-    const rows = lockRows(db)
-      ? await lockHolders(db, workspacePk, { ids, emailKeys, cioIds, anonymousIds })
-      : [
-          ...(ids.length ? await peopleHolding(db, workspacePk, { ids }).execute() : []),
-          ...(emailKeys.length ? await peopleHolding(db, workspacePk, { emailKeys }).execute() : []),
-          ...(cioIds.length ? await peopleHolding(db, workspacePk, { cioIds }).execute() : []),
-          ...(anonymousIds.length ? await peopleHolding(db, workspacePk, { anonymousIds }).execute() : []),
-        ];
+    let rows: Selectable<PeopleTable>[];
+    if (lockRows(db)) {
+      // PostgreSQL: one statement, so the rows are locked in one pk order.
+      const held = await lockHolders(
+        db,
+        workspacePk,
+        { ids, emailKeys, cioIds, anonymousIds },
+        unit ? suppressions : [],
+        unit?.pksWanted() ?? 0,
+      );
+      rows = held.rows;
+      if (unit) {
+        unit.providePks(held.pks);
+        for (const k of suppressions) unit.rememberSuppression(workspacePk, k.kind, k.value, false);
+        for (const [kind, value] of held.suppressed) unit.rememberSuppression(workspacePk, kind, value, true);
+      }
+    } else {
+      // SQLite (no locks): one query per kind of key, since it answers an OR of IN lists by scanning the workspace.
+      rows = [
+        ...(ids.length ? await peopleHolding(db, workspacePk, { ids }).execute() : []),
+        ...(emailKeys.length ? await peopleHolding(db, workspacePk, { emailKeys }).execute() : []),
+        ...(cioIds.length ? await peopleHolding(db, workspacePk, { cioIds }).execute() : []),
+        ...(anonymousIds.length ? await peopleHolding(db, workspacePk, { anonymousIds }).execute() : []),
+      ];
+    }
     if (!unit) return;
     for (const row of rows) unit.remember(unit.current(toPersonRecord(row)));
     const absent = (kind: PersonKeyKind, values: string[]) => {
@@ -191,25 +208,31 @@ export const peopleStore = {
    * Writes a unit of work's people: the new ones in multi-row inserts with the pks the unit gave them, then the
    * changed ones (PostgreSQL: one UPDATE from column arrays; SQLite: one cached UPDATE each, of changed columns).
    */
-  async writeUnit(db: Db, created: UnitPerson[], updated: UnitPerson[]): Promise<void> {
+  async writeUnit(db: Db, created: UnitPerson[], updated: UnitPerson[], after: TableRows[]): Promise<void> {
+    const createdRows = () =>
+      created.map((c) => {
+        const row = toRow(c.now, c.emailNorm);
+        return [c.now.pk, ...personColumns.map((col) => row[col])];
+      });
     // Updates first: an identifier a changed person gave up may have been taken by a new one.
     if (onPostgres(db)) {
+      // One statement, in this order: updates, creations, then the other tables' rows (activities point at people).
+      const writes: PgWrite[] = [];
       if (updated.length > 0) {
-        const rows = updated.map((u) => [u.now.pk, ...mutableColumns.map((c) => toRow(u.now, u.emailNorm)[c])]);
-        await db.executeQuery(CompiledQuery.raw(pgBulkUpdate, columnsOf(rows, mutableColumns.length + 1)));
+        const rows = updated.map((u) => {
+          const row = toRow(u.now, u.emailNorm);
+          return [u.now.pk, ...mutableColumns.map((c) => row[c])];
+        });
+        writes.push({ key: 'people:update', text: pgBulkUpdate, params: columnsOf(rows, mutableColumns.length + 1) });
       }
+      if (created.length > 0) writes.push(pgInsertWrite(peopleTable, createdRows()));
+      for (const [table, rows] of after) writes.push(pgInsertWrite(table, rows));
+      await pgWriteTogether(db, writes);
     } else {
       for (const u of updated) await writeChangedColumns(db, u.now, u.emailNorm, u.before ?? undefined);
+      if (created.length > 0) await bulkInsert(db, peopleTable, createdRows());
+      for (const [table, rows] of after) await bulkInsert(db, table, rows);
     }
-    if (created.length > 0)
-      await bulkInsert(
-        db,
-        peopleTable,
-        created.map((c) => {
-          const row = toRow(c.now, c.emailNorm);
-          return [c.now.pk, ...personColumns.map((col) => row[col])];
-        }),
-      );
     const keys = new Map<number, Set<string>>();
     for (const { now } of [...updated, ...created]) {
       let set = keys.get(now.workspacePk);
@@ -269,36 +292,65 @@ const peopleTable: BulkTable = {
   columns: ['pk', ...personColumns],
   pgTypes: ['bigint', ...personColumns.map((c) => pgTypes[c])],
 };
-const pgBulkUpdate =
+const pgBulkUpdate = (first: number, guard: string | null) =>
   `update people as p set ${mutableColumns.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
-  `from unnest($1::bigint[], ${mutableColumns.map((c, i) => `$${i + 2}::${pgTypes[c]}[]`).join(', ')}) ` +
-  `as v(pk, ${mutableColumns.map((c) => `"${c}"`).join(', ')}) where p.pk = v.pk`;
+  `from unnest($${first}::bigint[], ${mutableColumns.map((c, i) => `$${i + first + 1}::${pgTypes[c]}[]`).join(', ')}) ` +
+  `as v(pk, ${mutableColumns.map((c) => `"${c}"`).join(', ')}) where p.pk = v.pk` +
+  (guard === null ? '' : ` and ${guard}`);
 
 /**
- * PostgreSQL: locks everyone holding one of the keys (one statement, pk order), then the ids and emails no one
- * holds (advisory locks on hash buckets, in bucket order) and reads those again. A process about to create a person
- * under an id or email holds its bucket until it commits, so another process naming the same new id waits and then
- * finds the person, instead of creating them too and failing on the unique index (which, batch after batch, could
- * fail every time). Both lock steps go in one fixed order, rows then buckets, so processes queue instead of
- * deadlocking.
+ * PostgreSQL: first takes an advisory lock for each id and email the keys name (hash buckets, in bucket order), then
+ * reads and locks everyone holding one of the keys (one statement, pk order). A process about to create a person
+ * under an id or email, or to give one to someone, holds its bucket until it commits, so another process naming the
+ * same id waits and then finds the person, instead of creating them too and failing on the unique index (which,
+ * batch after batch, could fail every time). Both lock steps go in one fixed order, buckets then rows, so processes
+ * queue instead of deadlocking. The first statement also allocates `pkCount` person keys; the second also reads which
+ * of `suppressions` are suppressed: two round trips in all.
  */
-async function lockHolders(db: Db, workspacePk: number, keys: PeopleKeys): Promise<Selectable<PeopleTable>[]> {
-  const rows = await peopleHolding(db, workspacePk, keys).forUpdate().execute();
-  const ids = new Set(keys.ids);
-  const emailKeys = new Set(keys.emailKeys);
-  for (const r of rows) {
-    if (r.id !== null) ids.delete(r.id);
-    if (r.email_key !== null) emailKeys.delete(r.email_key);
+async function lockHolders(
+  db: Db,
+  workspacePk: number,
+  keys: PeopleKeys,
+  suppressions: SuppressionKey[],
+  pkCount: number,
+): Promise<{ rows: Selectable<PeopleTable>[]; suppressed: [string, string][]; pks: number[] }> {
+  const lockKeys = [...keys.ids.map((v) => `id:${v}`), ...keys.emailKeys.map((v) => `email:${v}`)];
+  let pks: number[] = [];
+  if (lockKeys.length + pkCount > 0) {
+    const r = await sql<{
+      pks: string[];
+    }>`select (select count(*) from (select pg_advisory_xact_lock(${workspacePk}::int4, b)
+        from (select distinct (hashtextextended(k, 0) & ${identifierBuckets - 1})::int4 as b
+          from unnest(${lockKeys}::text[]) as k order by b offset 0) as buckets) as locked) as locked,
+      array(select nextval(pg_get_serial_sequence('people', 'pk'))::int8
+        from generate_series(1, ${pkCount}::int)) as pks`.execute(db);
+    pks = r.rows[0]!.pks.map(Number);
   }
-  if (ids.size + emailKeys.size === 0) return rows;
-  const lockKeys = [...[...ids].map((v) => `id:${v}`), ...[...emailKeys].map((v) => `email:${v}`)];
-  await sql`select pg_advisory_xact_lock(${workspacePk}::int4, b) from (select distinct
-    (hashtextextended(k, 0) & ${identifierBuckets - 1})::int4 as b from unnest(${lockKeys}::text[]) as k
-    order by b offset 0) as buckets`.execute(db);
-  const late = await peopleHolding(db, workspacePk, { ids: [...ids], emailKeys: [...emailKeys] })
-    .forUpdate()
-    .execute();
-  return late.length === 0 ? rows : [...rows, ...late.filter((r) => !rows.some((x) => x.pk === r.pk))];
+  const holds = [
+    ...(keys.ids.length ? [sql`(id is not null and id = any(${keys.ids}::text[]))`] : []),
+    ...(keys.emailKeys.length ? [sql`(email_key is not null and email_key = any(${keys.emailKeys}::text[]))`] : []),
+    ...(keys.cioIds.length ? [sql`cio_id = any(${keys.cioIds}::text[])`] : []),
+    ...(keys.anonymousIds.length
+      ? [
+          sql`pk in (select person_pk from anonymous_ids where workspace_pk = ${workspacePk}
+            and anonymous_id = any(${keys.anonymousIds}::text[]))`,
+        ]
+      : []),
+  ];
+  const suppressedIds = suppressions.filter((k) => k.kind === 'id').map((k) => k.value);
+  const suppressedEmails = suppressions.filter((k) => k.kind === 'email').map((k) => k.value);
+  const r = await sql<{ people: Selectable<PeopleTable>[]; suppressed: [string, string][] }>`with held as materialized (
+      select * from people where workspace_pk = ${workspacePk} and (${sql.join(holds, sql` or `)})
+      order by pk for update)
+    select (select coalesce(json_agg(held), '[]'::json) from held) as people,
+      ${
+        suppressions.length === 0
+          ? sql`'[]'::json`
+          : sql`(select coalesce(json_agg(json_build_array(s.kind, s.value)), '[]'::json) from suppressions s
+        where s.workspace_pk = ${workspacePk} and ((s.kind = 'id' and s.value = any(${suppressedIds}::text[]))
+          or (s.kind = 'email' and s.value = any(${suppressedEmails}::text[]))))`
+      } as suppressed`.execute(db);
+  return { rows: r.rows[0]!.people, suppressed: r.rows[0]!.suppressed, pks };
 }
 
 // Advisory locks per workspace on 2^20 buckets of identifiers: few enough never to fill the lock table's memory

@@ -15,8 +15,14 @@ export interface UnitPerson {
   emailNorm: string | null;
 }
 
-/** Writes a unit's people: creations (with their allocated pks) and updates, in one go. */
-export type PeopleFlusher = (db: Db, created: UnitPerson[], updated: UnitPerson[]) => Promise<void>;
+/** Rows for a table, written after the people. */
+export type TableRows = [BulkTable, unknown[][]];
+
+/**
+ * Writes a unit's people: creations (with their allocated pks) and updates, in one go, then the rows of the other
+ * tables given (on PostgreSQL all in one statement).
+ */
+export type PeopleFlusher = (db: Db, created: UnitPerson[], updated: UnitPerson[], after: TableRows[]) => Promise<void>;
 
 export const activityTable: BulkTable = {
   table: 'activities',
@@ -156,10 +162,20 @@ export class UnitOfWork {
     else this.updated.set(now.pk, { before: this.updated.get(now.pk)?.before ?? before, now, emailNorm });
   }
 
+  /** PostgreSQL: how many keys to allocate now for the people this unit may create (0 when it has enough). */
+  pksWanted(): number {
+    return this.pks.length > 0 ? 0 : Math.max(16, this.expectedCreates);
+  }
+
+  /** PostgreSQL: keys allocated for the people this unit creates (read along with something else). */
+  providePks(pks: readonly number[]): void {
+    this.pks.push(...pks);
+  }
+
   private async allocatePk(): Promise<number> {
     if (onPostgres(this.db)) {
       if (this.pks.length === 0) {
-        const n = Math.max(16, this.expectedCreates);
+        const n = this.pksWanted();
         const r = await sql<{ pk: number }>`select nextval(pg_get_serial_sequence('people', 'pk'))::int8 as pk
           from generate_series(1, ${n})`.execute(this.db);
         this.pks = r.rows.map((row) => Number(row.pk));
@@ -223,22 +239,28 @@ export class UnitOfWork {
 
   /** Writes everything kept so far: people first (their rows must exist before what points at them). */
   async flush(): Promise<void> {
-    if (this.created.size + this.updated.size > 0) {
-      const created = [...this.created.values()];
-      const updated = [...this.updated.values()];
-      this.created = new Map();
-      this.updated = new Map();
-      await this.flushPeople(this.db, created, updated);
-    }
+    const created = [...this.created.values()];
+    const updated = [...this.updated.values()];
+    this.created = new Map();
+    this.updated = new Map();
     const { activities, events, messages, log } = this;
     this.activities = [];
     this.events = [];
     this.messages = [];
     this.log = [];
-    await bulkInsert(this.db, activityTable, activities);
+    // Events last: their statement (PostgreSQL) is one of its own, and on SQLite the order is as it always was.
+    const after: TableRows[] = [
+      [activityTable, activities],
+      [messageTable, messages],
+      [logTable, log],
+    ];
+    await this.flushPeople(
+      this.db,
+      created,
+      updated,
+      after.filter(([, rows]) => rows.length > 0),
+    );
     await bulkInsert(this.db, eventTable, events);
-    await bulkInsert(this.db, messageTable, messages);
-    await bulkInsert(this.db, logTable, log);
   }
 
   /** Drops everything read, after a command that wrote behind the unit's back. */

@@ -35,10 +35,10 @@ const dumpedTables = [
   'pending_relationships',
 ] as const;
 
-export async function startServer(): Promise<TestServer> {
+export async function startServer(opts: Pick<Parameters<typeof createRoster>[0], 'writer'> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-test-'));
   const schema = testBackend === 'postgres' ? await freshPostgresSchema() : null;
-  const roster = await createRoster({ dataDir, databaseUrl: schema?.url });
+  const roster = await createRoster({ dataDir, databaseUrl: schema?.url, ...opts });
   const base = await roster.app.listen({ port: 0, host: '127.0.0.1' });
   return {
     roster,

@@ -1,4 +1,4 @@
-import type { CompiledQuery, Expression, SqlBool } from 'kysely';
+import { sql, type CompiledQuery, type Expression, type SqlBool } from 'kysely';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -62,19 +62,14 @@ export class PagePlan {
   /** The pk of the pageSize-th person after `after`, if there are that many. */
   private async boundary(): Promise<number | undefined> {
     if (this.bounds.length === 0 && !this.boundsEnd) {
-      const rows = await arrayRows<[number]>(
-        this.db,
-        this.db
-          .selectFrom('people')
-          .select('pk')
-          .where('workspace_pk', '=', this.workspacePk)
-          .where('pk', '>', this.after)
-          .orderBy('pk')
-          .limit(this.pageSize * boundsPerRead)
-          .compile(),
-      );
-      for (let i = this.pageSize - 1; i < rows.length; i += this.pageSize) this.bounds.push(Number(rows[i]![0]));
-      this.boundsEnd = rows.length < this.pageSize * boundsPerRead;
+      // The database numbers the next pages' worth of pks and answers every pageSize-th: 64 numbers rather than
+      // 64,000 for this thread to parse.
+      const span = this.pageSize * boundsPerRead;
+      const { rows } = await sql<{ pk: number }>`select pk from (select pk, row_number() over (order by pk) as n
+        from people where workspace_pk = ${this.workspacePk} and pk > ${this.after} order by pk limit ${span})
+        as numbered where n % ${this.pageSize} = 0 order by pk`.execute(this.db);
+      for (const row of rows) this.bounds.push(Number(row.pk));
+      this.boundsEnd = rows.length < boundsPerRead;
     }
     return this.bounds.shift();
   }

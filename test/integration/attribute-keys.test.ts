@@ -129,7 +129,7 @@ describe('attribute_keys', () => {
           updated_at) values (1, 'c1', 'p1', '{"b":1,"a":"x"}', '{}', 0, 1, 1),
           (1, 'c2', 'p2', '{"a":2,"c":null}', '{}', 0, 1, 1), (2, 'c3', 'p3', '{"d":{"e":1}}', '{}', 0, 1, 1),
           (2, 'c4', 'p4', '{}', '{}', 0, 1, 1)`.execute(raw);
-      expect(await migrateToLatest(raw)).toEqual(['0014_attribute_keys']);
+      expect(await migrateToLatest(raw)).toEqual(Object.keys(migrations).filter((name) => name >= '0014'));
       expect(await stored(raw, 1)).toEqual(['a', 'b', 'c']);
       expect(await stored(raw, 2)).toEqual(['d']);
     } finally {

@@ -12,6 +12,7 @@ import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
 import { partitionEventsMigration } from './0013_partition_events.js';
 import { peopleWorkspacePkIndexMigration } from './0013_people_workspace_pk_index.js';
 import { attributeKeysMigration } from './0014_attribute_keys.js';
+import { exportChunksLz4Migration } from './0015_export_chunks_lz4.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 export const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0013_partition_events': partitionEventsMigration,
   '0013_people_workspace_pk_index': peopleWorkspacePkIndexMigration,
   '0014_attribute_keys': attributeKeysMigration,
+  '0015_export_chunks_lz4': exportChunksLz4Migration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

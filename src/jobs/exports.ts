@@ -32,16 +32,23 @@ export function registerExportJobs(runner: JobRunner): void {
         let seq = 0;
         let bytes = 0;
         let buffer = '';
+        // One chunk is stored while the next is made: waiting for each 1 MB insert stopped the export meanwhile (on
+        // PostgreSQL a 1M export job ran at 160k rows/s against 218k for the same CSV written to a file).
+        let storing: Promise<void> | null = null;
         const flush = async () => {
-          await exportsStore.putChunk(ctx.writer, exp.pk, seq++, buffer);
-          bytes += Buffer.byteLength(buffer, 'utf8');
+          const data = buffer;
           buffer = '';
+          bytes += Buffer.byteLength(data, 'utf8');
+          if (storing) await storing;
+          storing = exportsStore.putChunk(ctx.writer, exp.pk, seq++, data);
+          storing.catch(() => undefined); // awaited by the next flush or below; unawaited only if the export failed
         };
         for await (const piece of csv) {
           buffer += String(piece);
           if (buffer.length >= exportChunkChars) await flush();
         }
         if (buffer.length > 0 || seq === 0) await flush();
+        await storing;
         await exportsStore.finish(ctx.writer, exp.pk, { total, bytes });
         return { exportPk, total, bytes };
       } catch (err) {

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { startCpuWatch } from './cpu.mjs';
 import { describeActivity, startPgActivity } from './pg-activity.mjs';
-import { attributesFor, createIdPool } from './workload.mjs';
+import { attributesFor, createIdPool, segmentBatchMessages } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const HOST = '127.0.0.1';
@@ -258,33 +258,7 @@ function segmentBatchRequest(nextId) {
     method: 'POST',
     path: '/v1/batch',
     setupRequest(req) {
-      const batch = [];
-      for (let i = 0; i < BATCH_SIZE; i++) {
-        const userId = nextId();
-        const messageId = `bench-${process.pid}-${seq++}`;
-        const timestamp = new Date().toISOString();
-        const kind = i % 10;
-        if (kind < 6)
-          batch.push({
-            type: 'track',
-            userId,
-            event: 'Item Viewed',
-            properties: { sku: `s${i}`, price: i },
-            messageId,
-            timestamp,
-          });
-        else if (kind < 9)
-          batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId, timestamp });
-        else
-          batch.push({
-            type: 'page',
-            userId,
-            name: 'Home',
-            properties: { url: 'https://example.com/' },
-            messageId,
-            timestamp,
-          });
-      }
+      const batch = segmentBatchMessages(nextId, BATCH_SIZE, () => `bench-${process.pid}-${seq++}`);
       req.body = JSON.stringify({ batch });
       return req;
     },

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { attributesFor, createIdPool } from './workload.mjs';
+import { createIdPool, segmentBatchMessages } from './workload.mjs';
 
 const [rootA, rootB, rounds = '3'] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error('usage: node bench/segment-ab.mjs <rootA> <rootB> [rounds]');
@@ -26,18 +26,7 @@ function segmentBatch(nextId) {
     method: 'POST',
     path: '/v1/batch',
     setupRequest(req) {
-      const batch = [];
-      for (let i = 0; i < 100; i++) {
-        const userId = nextId();
-        const messageId = `ab-${process.pid}-${Date.now()}-${seq++}`;
-        const timestamp = new Date().toISOString();
-        const kind = i % 10;
-        const properties = kind < 6 ? { sku: `s${i}`, price: i } : { url: 'https://example.com/' };
-        if (kind < 6) batch.push({ type: 'track', userId, event: 'Item Viewed', properties, messageId, timestamp });
-        else if (kind < 9)
-          batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId, timestamp });
-        else batch.push({ type: 'page', userId, name: 'Home', properties, messageId, timestamp });
-      }
+      const batch = segmentBatchMessages(nextId, 100, () => `ab-${process.pid}-${Date.now()}-${seq++}`);
       req.body = JSON.stringify({ batch });
       return req;
     },

@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attributesFor, createIdPool } from './workload.mjs';
+import { createIdPool, segmentBatchMessages } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const SECONDS = Number(process.argv[2] ?? 10);
@@ -56,33 +56,7 @@ let seq = 0;
 
 /** The body bench/run.mjs sends (built before the clock starts for each request's parse). */
 function body() {
-  const batch = [];
-  for (let i = 0; i < 100; i++) {
-    const userId = nextId();
-    const messageId = `bench-${process.pid}-${seq++}`;
-    const timestamp = new Date().toISOString();
-    const kind = i % 10;
-    if (kind < 6)
-      batch.push({
-        type: 'track',
-        userId,
-        event: 'Item Viewed',
-        properties: { sku: `s${i}`, price: i },
-        messageId,
-        timestamp,
-      });
-    else if (kind < 9) batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId, timestamp });
-    else
-      batch.push({
-        type: 'page',
-        userId,
-        name: 'Home',
-        properties: { url: 'https://example.com/' },
-        messageId,
-        timestamp,
-      });
-  }
-  return JSON.stringify({ batch });
+  return JSON.stringify({ batch: segmentBatchMessages(nextId, 100, () => `bench-${process.pid}-${seq++}`) });
 }
 
 async function request() {

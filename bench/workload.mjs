@@ -23,3 +23,38 @@ export function attributesFor(id) {
     score: Math.floor(Math.random() * 1000),
   };
 }
+
+/**
+ * The messages of one Segment `/v1/batch` request: per ten, 6 tracks, 3 identifies and a page, each naming the next
+ * person of `nextId` and carrying the next of `messageId()`.
+ */
+export function segmentBatchMessages(nextId, count, messageId) {
+  const batch = [];
+  for (let i = 0; i < count; i++) {
+    const userId = nextId();
+    const id = messageId();
+    const timestamp = new Date().toISOString();
+    const kind = i % 10;
+    if (kind < 6)
+      batch.push({
+        type: 'track',
+        userId,
+        event: 'Item Viewed',
+        properties: { sku: `s${i}`, price: i },
+        messageId: id,
+        timestamp,
+      });
+    else if (kind < 9)
+      batch.push({ type: 'identify', userId, traits: attributesFor(userId), messageId: id, timestamp });
+    else
+      batch.push({
+        type: 'page',
+        userId,
+        name: 'Home',
+        properties: { url: 'https://example.com/' },
+        messageId: id,
+        timestamp,
+      });
+  }
+  return batch;
+}

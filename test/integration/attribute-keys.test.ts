@@ -1,5 +1,5 @@
 import { Migrator, sql, type Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { peopleExportCsv } from '../../src/queries/people-export.js';
 import { attributeKeysStore } from '../../src/store/attribute-keys.js';
 import { openStore, type Store } from '../../src/store/database.js';
@@ -7,7 +7,8 @@ import { migrateToLatest, migrations } from '../../src/store/migrations/index.js
 import type { Attributes } from '../../src/domain/attributes.js';
 import { newCioId, peopleStore } from '../../src/store/people.js';
 import { writeTransaction } from '../../src/store/write-transaction.js';
-import { tempRosterHome, type RosterHome } from '../helpers/roster-process.js';
+import { tempRosterHome } from '../helpers/roster-process.js';
+import { useStore } from '../helpers/store.js';
 
 /**
  * attribute_keys: every attribute name a workspace's people have been given, so an export of every attribute names
@@ -15,18 +16,7 @@ import { tempRosterHome, type RosterHome } from '../helpers/roster-process.js';
  * committed, filled by migration 0014 from the people already stored.
  */
 
-let home: RosterHome;
-let store: Store;
-
-beforeAll(async () => {
-  home = await tempRosterHome('roster-attribute-keys-');
-  store = await openStore({ dataDir: home.dataDir, databaseUrl: home.env.DATABASE_URL });
-});
-
-afterAll(async () => {
-  await store.close();
-  await home.remove();
-});
+const t = useStore('roster-attribute-keys-');
 
 const stored = async (db: Kysely<unknown> | Store['writer'], workspacePk: number) =>
   (
@@ -50,23 +40,25 @@ const person = (workspacePk: number, id: string, attributes: Attributes) => ({
 
 describe('attribute_keys', () => {
   it('people writes record their attribute names, per workspace; an export of everyone has them as columns', async () => {
-    await writeTransaction(store.writer, async (trx) => {
+    await writeTransaction(t.store.writer, async (trx) => {
       await peopleStore.insert(trx, person(101, 'a', { plan: 'pro', 'first name': 'Ann' }), null);
       await peopleStore.insert(trx, person(102, 'b', { other: 1 }), null);
     });
-    expect(await stored(store.writer, 101)).toEqual(['first name', 'plan']);
-    expect(await stored(store.writer, 102)).toEqual(['other']);
+    expect(await stored(t.store.writer, 101)).toEqual(['first name', 'plan']);
+    expect(await stored(t.store.writer, 102)).toEqual(['other']);
 
     // An update adds the names it brings; a name no one has any more stays a column ("every key the workspace has
     // seen"), as the person holding it is deleted.
-    const before = (await peopleStore.findByRef(store.writer, 101, { kind: 'id', value: 'a' }))!;
-    await writeTransaction(store.writer, (trx) =>
+    const before = (await peopleStore.findByRef(t.store.writer, 101, { kind: 'id', value: 'a' }))!;
+    await writeTransaction(t.store.writer, (trx) =>
       peopleStore.update(trx, { ...before, attributes: { ...before.attributes, zeta: true } }, null, before),
     );
-    await writeTransaction(store.writer, (trx) => peopleStore.insert(trx, person(101, 'gone', { only_here: 1 }), null));
-    const gone = (await peopleStore.findByRef(store.writer, 101, { kind: 'id', value: 'gone' }))!;
-    await writeTransaction(store.writer, (trx) => peopleStore.deleteCascade(trx, 101, gone.pk));
-    const { csv } = await peopleExportCsv(store.reader, 101, { kind: 'and', children: [] }, null);
+    await writeTransaction(t.store.writer, (trx) =>
+      peopleStore.insert(trx, person(101, 'gone', { only_here: 1 }), null),
+    );
+    const gone = (await peopleStore.findByRef(t.store.writer, 101, { kind: 'id', value: 'gone' }))!;
+    await writeTransaction(t.store.writer, (trx) => peopleStore.deleteCascade(trx, 101, gone.pk));
+    const { csv } = await peopleExportCsv(t.store.reader, 101, { kind: 'and', children: [] }, null);
     let text = '';
     for await (const piece of csv) text += String(piece);
     expect(text.split('\r\n')[0]).toBe(
@@ -77,22 +69,22 @@ describe('attribute_keys', () => {
 
   it('a rolled-back write is not remembered: the next write of the same name stores it', async () => {
     await expect(
-      writeTransaction(store.writer, async (trx) => {
+      writeTransaction(t.store.writer, async (trx) => {
         await attributeKeysStore.note(trx, 103, ['rolled']);
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
-    expect(await stored(store.writer, 103)).toEqual([]);
-    await writeTransaction(store.writer, (trx) => attributeKeysStore.note(trx, 103, ['rolled']));
-    expect(await stored(store.writer, 103)).toEqual(['rolled']);
+    expect(await stored(t.store.writer, 103)).toEqual([]);
+    await writeTransaction(t.store.writer, (trx) => attributeKeysStore.note(trx, 103, ['rolled']));
+    expect(await stored(t.store.writer, 103)).toEqual(['rolled']);
   });
 
-  it('a committed name is remembered by this store only, not by another store with the same workspace pk', async () => {
-    await writeTransaction(store.writer, (trx) => attributeKeysStore.note(trx, 104, ['kept']));
-    // Remembered: once the row is gone, this store does not write it again (the cache is what saves the insert).
-    await sql`delete from attribute_keys where workspace_pk = 104`.execute(store.writer);
-    await writeTransaction(store.writer, (trx) => attributeKeysStore.note(trx, 104, ['kept']));
-    expect(await stored(store.writer, 104)).toEqual([]);
+  it('a committed name is remembered by this t.store only, not by another t.store with the same workspace pk', async () => {
+    await writeTransaction(t.store.writer, (trx) => attributeKeysStore.note(trx, 104, ['kept']));
+    // Remembered: once the row is gone, this t.store does not write it again (the cache is what saves the insert).
+    await sql`delete from attribute_keys where workspace_pk = 104`.execute(t.store.writer);
+    await writeTransaction(t.store.writer, (trx) => attributeKeysStore.note(trx, 104, ['kept']));
+    expect(await stored(t.store.writer, 104)).toEqual([]);
 
     const otherHome = await tempRosterHome('roster-attribute-keys-other-');
     const other = await openStore({ dataDir: otherHome.dataDir, databaseUrl: otherHome.env.DATABASE_URL });

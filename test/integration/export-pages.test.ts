@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Attributes } from '../../src/domain/attributes.js';
 import { parseFilter, type FilterNode } from '../../src/domain/filters.js';
 import { attributeColumnsOf, peopleCsv, peopleCsvColumns } from '../../src/csv/people-csv.js';
 import { linesInThreads, PagePlan } from '../../src/queries/export-pages.js';
 import { peopleExportCsv, workspaceAttributeKeys } from '../../src/queries/people-export.js';
 import { compilePeopleFilter, filterContext } from '../../src/queries/people-filter.js';
-import { openStore, type Store } from '../../src/store/database.js';
 import { locationOf } from '../../src/store/direct-access.js';
 import { newCioId, peopleStore, toPersonRecord } from '../../src/store/people.js';
 import { writeTransaction } from '../../src/store/write-transaction.js';
-import { tempRosterHome, type RosterHome } from '../helpers/roster-process.js';
+import { useStore } from '../helpers/store.js';
 
 /**
  * An export reads its pages in this thread (keyset pages; three bounded pages at once on PostgreSQL) or in worker
@@ -17,15 +16,15 @@ import { tempRosterHome, type RosterHome } from '../helpers/roster-process.js';
  * writer (csv-stringify, one PersonRecord at a time) writes for the same people.
  */
 
-let home: RosterHome;
-let store: Store;
+const t = useStore('roster-export-pages-');
+
 const ws = 7;
 const other = 8;
 
 const values: Attributes[string][] = ['=1+2', 'a,b', 'say "hi"', 'l1\nl2', -5, 2.5, true, { k: [1, 'v,w'] }, ''];
 
 async function addPeople(from: number, to: number) {
-  await writeTransaction(store.writer, async (trx) => {
+  await writeTransaction(t.store.writer, async (trx) => {
     for (let i = from; i < to; i++) {
       const attributes: Attributes = { plan: i % 3 === 0 ? 'pro' : 'free', n: i };
       if (i % 7 === 0) attributes[`odd ${i % 5}`] = values[i % values.length]!;
@@ -53,15 +52,15 @@ async function addPeople(from: number, to: number) {
 
 /** The CSV as the reference writer makes it, for everyone the filter matches. */
 async function expected(filter: FilterNode): Promise<string> {
-  const ctx = await filterContext(store.reader, ws, filter, false);
-  const rows = await store.reader
+  const ctx = await filterContext(t.store.reader, ws, filter, false);
+  const rows = await t.store.reader
     .selectFrom('people')
     .selectAll()
     .where('workspace_pk', '=', ws)
     .where(compilePeopleFilter(filter, ctx))
     .orderBy('pk')
     .execute();
-  const columns = peopleCsvColumns(await workspaceAttributeKeys(store.reader, ws));
+  const columns = peopleCsvColumns(await workspaceAttributeKeys(t.store.reader, ws));
   let text = '';
   for await (const piece of peopleCsv(
     (async function* () {
@@ -75,21 +74,14 @@ async function expected(filter: FilterNode): Promise<string> {
 
 async function exported(filter: FilterNode, opts: { workers: number; pageSize?: number }) {
   let rows = 0;
-  const { csv } = await peopleExportCsv(store.reader, ws, filter, null, { ...opts, onRows: (n) => (rows += n) });
+  const { csv } = await peopleExportCsv(t.store.reader, ws, filter, null, { ...opts, onRows: (n) => (rows += n) });
   let text = '';
   for await (const piece of csv) text += String(piece);
   return { text, rows };
 }
 
 beforeAll(async () => {
-  home = await tempRosterHome('roster-export-pages-');
-  store = await openStore({ dataDir: home.dataDir, databaseUrl: home.env.DATABASE_URL });
   await addPeople(0, 2600);
-});
-
-afterAll(async () => {
-  await store.close();
-  await home.remove();
 });
 
 const everyone = parseFilter({ and: [] });
@@ -115,10 +107,10 @@ describe('export pages', () => {
   });
 
   it('people who arrive while the workers read are exported too (the open last page goes on)', async () => {
-    const ctx = await filterContext(store.reader, ws, everyone, false);
-    const plan = new PagePlan(store.reader, ws, compilePeopleFilter(everyone, ctx), 50, true);
-    const columns = peopleCsvColumns(await workspaceAttributeKeys(store.reader, ws));
-    const lines = linesInThreads(locationOf(store.reader)!, plan, attributeColumnsOf(columns), 2);
+    const ctx = await filterContext(t.store.reader, ws, everyone, false);
+    const plan = new PagePlan(t.store.reader, ws, compilePeopleFilter(everyone, ctx), 50, true);
+    const columns = peopleCsvColumns(await workspaceAttributeKeys(t.store.reader, ws));
+    const lines = linesInThreads(locationOf(t.store.reader)!, plan, attributeColumnsOf(columns), 2);
     let rows = 0;
     let text = '';
     for await (const page of lines) {
@@ -132,16 +124,16 @@ describe('export pages', () => {
   });
 
   it('a consumer that stops early ends the workers; a connection that cannot read fails the export', async () => {
-    const { csv } = await peopleExportCsv(store.reader, ws, everyone, null, { workers: 2, pageSize: 10 });
+    const { csv } = await peopleExportCsv(t.store.reader, ws, everyone, null, { workers: 2, pageSize: 10 });
     for await (const piece of csv) {
       expect(String(piece)).toMatch(/^cio_id,id,email/);
       break;
     }
-    const ctx = await filterContext(store.reader, ws, everyone, false);
-    const plan = new PagePlan(store.reader, ws, compilePeopleFilter(everyone, ctx), 100, true);
+    const ctx = await filterContext(t.store.reader, ws, everyone, false);
+    const plan = new PagePlan(t.store.reader, ws, compilePeopleFilter(everyone, ctx), 100, true);
     const location =
-      store.dialect === 'sqlite'
-        ? ({ dialect: 'sqlite', file: `${home.dataDir}/missing/roster.sqlite` } as const)
+      t.store.dialect === 'sqlite'
+        ? ({ dialect: 'sqlite', file: `${t.home.dataDir}/missing/roster.sqlite` } as const)
         : ({ dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/no_such_database_roster' } as const);
     await expect(
       (async () => {

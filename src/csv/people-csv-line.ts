@@ -43,3 +43,10 @@ export function personCsvLine(row: PersonCsvSource, attributeColumns: readonly s
   }
   return `${line}\r\n`;
 }
+
+/** The CSV lines of some people, one after another. */
+export function personCsvLines(rows: readonly PersonCsvSource[], attributeColumns: readonly string[]): string {
+  let text = '';
+  for (const row of rows) text += personCsvLine(row, attributeColumns);
+  return text;
+}

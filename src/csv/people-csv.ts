@@ -2,7 +2,7 @@ import { stringify, type Stringifier } from 'csv-stringify';
 import { Readable } from 'node:stream';
 import type { PersonRecord } from '../store/people.js';
 import { attributeCell, csvField, neutraliseFormula } from './csv-cells.js';
-import { personCsvLine, type PersonCsvSource } from './people-csv-line.js';
+import { personCsvLine, personCsvLines, type PersonCsvSource } from './people-csv-line.js';
 
 export { csvField, neutraliseFormula, personCsvLine, type PersonCsvSource };
 
@@ -82,11 +82,7 @@ export async function* csvLinesOfPages(
   pages: AsyncIterable<readonly PersonCsvSource[]>,
   attributeColumns: readonly string[],
 ): AsyncGenerator<CsvLines> {
-  for await (const page of pages) {
-    let text = '';
-    for (const row of page) text += personCsvLine(row, attributeColumns);
-    yield { text, rows: page.length };
-  }
+  for await (const page of pages) yield { text: personCsvLines(page, attributeColumns), rows: page.length };
 }
 
 /**

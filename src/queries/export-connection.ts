@@ -46,3 +46,7 @@ export async function connect(location: StoreLocation, settings: string): Promis
     close: () => client.end(),
   };
 }
+
+/** The pk of a page's last person (pk is a page query's 8th column), or null for an empty page. */
+export const lastPkOf = (rows: readonly PersonCsvSource[]): number | null =>
+  rows.length > 0 ? Number(rows[rows.length - 1]![7]) : null;

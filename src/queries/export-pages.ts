@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CsvLines } from '../csv/people-csv.js';
-import { personCsvLine, type PersonCsvSource } from '../csv/people-csv-line.js';
+import { personCsvLines, type PersonCsvSource } from '../csv/people-csv-line.js';
 import { arrayRows, type StoreLocation } from '../store/direct-access.js';
 import { connectionSettings } from '../store/planner.js';
 import { onPostgres, type Db } from '../store/types.js';
-import { connect } from './export-connection.js';
+import { connect, lastPkOf } from './export-connection.js';
 import type { ExportWorkerData, PageRequest, PageResult } from './export-worker.js';
 
 /**
@@ -101,7 +101,7 @@ export async function* pagesInThread(
       const next = inFlight.shift();
       if (next === undefined) return;
       const rows = await next.rows;
-      if (next.open && rows.length === plan.pageSize) plan.reopen(Number(rows[rows.length - 1]![7]));
+      if (next.open && rows.length === plan.pageSize) plan.reopen(lastPkOf(rows)!);
       if (rows.length > 0) yield rows;
     }
   } finally {
@@ -194,9 +194,7 @@ export async function* linesInThreads(
   const here: PageRun = async (query) => {
     const id = nextId++;
     const rows = await (await own).run(query.sql, [...query.parameters]);
-    let text = '';
-    for (const row of rows) text += personCsvLine(row, attributeColumns);
-    return { id, text, rows: rows.length, lastPk: rows.length > 0 ? Number(rows[rows.length - 1]![7]) : null };
+    return { id, text: personCsvLines(rows, attributeColumns), rows: rows.length, lastPk: lastPkOf(rows) };
   };
   const runs = [here, ...threads.map(inWorker)];
   let turn = 0;

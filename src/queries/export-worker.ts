@@ -2,9 +2,9 @@
 // main thread sends, and answers each with the page's CSV lines. Reading rows and writing CSV are the whole cost of
 // an export, so the calling thread and workers share them across the machine's cores.
 import { parentPort, workerData } from 'node:worker_threads';
-import { personCsvLine } from '../csv/people-csv-line.js';
+import { personCsvLines } from '../csv/people-csv-line.js';
 import type { StoreLocation } from '../store/direct-access.js';
-import { connect } from './export-connection.js';
+import { connect, lastPkOf } from './export-connection.js';
 
 /** What the main thread gives a worker at its start. */
 export interface ExportWorkerData {
@@ -47,13 +47,10 @@ port.on('message', (req: PageRequest | null) => {
   queue = queue.then(async () => {
     try {
       const rows = await (await ready).run(req.sql, req.parameters);
-      let text = '';
-      for (const row of rows) text += personCsvLine(row, attributeColumns);
-      const last = rows.at(-1);
       // TextEncoder gives the bytes an ArrayBuffer of their own (a small Buffer would share Node's pool), so it can be
       // handed over whole.
-      const bytes = utf8.encode(text);
-      const result: PageResult = { id: req.id, text: bytes, rows: rows.length, lastPk: last ? Number(last[7]) : null };
+      const bytes = utf8.encode(personCsvLines(rows, attributeColumns));
+      const result: PageResult = { id: req.id, text: bytes, rows: rows.length, lastPk: lastPkOf(rows) };
       port.postMessage(result, [bytes.buffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) });

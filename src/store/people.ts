@@ -233,12 +233,16 @@ export const peopleStore = {
       if (created.length > 0) await bulkInsert(db, peopleTable, createdRows());
       for (const [table, rows] of after) await bulkInsert(db, table, rows);
     }
+    // Only names a person did not have before: the ones they had are recorded already (or by migration 0014).
     const keys = new Map<number, Set<string>>();
-    for (const { now } of [...updated, ...created]) {
-      let set = keys.get(now.workspacePk);
-      if (set === undefined) keys.set(now.workspacePk, (set = new Set()));
-      for (const key in now.attributes) set.add(key);
-    }
+    for (const list of [updated, created])
+      for (const { now, before } of list)
+        for (const key in now.attributes) {
+          if (before !== null && Object.hasOwn(before.attributes, key)) continue;
+          let set = keys.get(now.workspacePk);
+          if (set === undefined) keys.set(now.workspacePk, (set = new Set()));
+          set.add(key);
+        }
     for (const [workspacePk, set] of keys) await attributeKeysStore.note(db, workspacePk, set);
   },
 

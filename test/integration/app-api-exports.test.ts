@@ -159,6 +159,25 @@ describe('POST /v1/exports/customers', () => {
     expect(file.text).toContain('"line1\nline2"');
   });
 
+  it('a name an update brings is a column; one a person drops stays a column (every name the workspace has seen)', async () => {
+    const w = await server.workspace();
+    expect((await w.identify('kim', { plan: 'pro' })).status).toBe(200);
+    expect((await w.identify('kim', { plan: 'team', added_later: 1 })).status).toBe(200);
+    expect((await w.identify('kim', { added_later: null })).status).toBe(200);
+    const rows = rowsOf((await download(w, (await exportDone(w, { filters: { and: [] } })).id)).text);
+    expect(rows[0]).toEqual([
+      'cio_id',
+      'id',
+      'email',
+      'created_at',
+      'updated_at',
+      'unsubscribed',
+      'added_later',
+      'plan',
+    ]);
+    expect(rows[1]!.slice(1, 2).concat(rows[1]!.slice(6))).toEqual(['kim', '', 'team']);
+  });
+
   it('requested attributes only, in the order asked; filters apply', async () => {
     const done = await exportDone(ws, { filters: eq('plan', 'free'), attributes: ['zeta', 'plan', 'missing', 'id'] });
     const rows = rowsOf((await download(ws, done.id)).text);

@@ -1,5 +1,5 @@
 // One person's CSV line, without csv-stringify or streams: what an export worker thread loads (export-worker.ts).
-import { csvField, neutraliseFormula } from './csv-cells.js';
+import { csvField, isPlainCell, neutraliseFormula } from './csv-cells.js';
 
 /**
  * A person as the export reads them, as an array row in this order: only the columns a CSV row needs, attributes
@@ -17,7 +17,7 @@ export type PersonCsvSource = readonly [
 ];
 
 /** A text cell as CSV: neutralised against formulas, then quoted if it must be. */
-const textField = (cell: string): string => csvField(neutraliseFormula(cell));
+const textField = (cell: string): string => (isPlainCell(cell) ? cell : csvField(neutraliseFormula(cell)));
 
 /** An attribute value as CSV (attributeCell, then csvField), with the common types first. */
 function attributeField(value: unknown): string {

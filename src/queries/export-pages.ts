@@ -62,12 +62,16 @@ export class PagePlan {
   /** The pk of the pageSize-th person after `after`, if there are that many. */
   private async boundary(): Promise<number | undefined> {
     if (this.bounds.length === 0 && !this.boundsEnd) {
-      // The database numbers the next pages' worth of pks and answers every pageSize-th: 64 numbers rather than
-      // 64,000 for this thread to parse.
-      const span = this.pageSize * boundsPerRead;
-      const { rows } = await sql<{ pk: number }>`select pk from (select pk, row_number() over (order by pk) as n
-        from people where workspace_pk = ${this.workspacePk} and pk > ${this.after} order by pk limit ${span})
-        as numbered where n % ${this.pageSize} = 0 order by pk`.execute(this.db);
+      // The database steps pageSize people at a time along the index, each step an OFFSET from the last bound: 64
+      // numbers rather than 64,000 for this thread to parse. (Numbering the rows with row_number() instead cost
+      // SQLite 0.5 s of the calling thread's time in a 1M export.)
+      const { rows } = await sql<{ pk: number }>`with recursive bound(pk, i) as (
+          select cast(${this.after} as bigint), 0
+          union all
+          select (select p.pk from people p where p.workspace_pk = ${this.workspacePk} and p.pk > bound.pk
+            order by p.pk limit 1 offset ${this.pageSize - 1}), bound.i + 1
+          from bound where bound.pk is not null and bound.i < ${boundsPerRead})
+        select pk from bound where i > 0 and pk is not null order by i`.execute(this.db);
       for (const row of rows) this.bounds.push(Number(row.pk));
       this.boundsEnd = rows.length < boundsPerRead;
     }

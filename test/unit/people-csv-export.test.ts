@@ -8,6 +8,7 @@ import {
   personCsvRow,
   type PersonCsvSource,
 } from '../../src/csv/people-csv.js';
+import { csvField, isPlainCell } from '../../src/csv/csv-cells.js';
 import type { PersonRecord } from '../../src/store/people.js';
 import { named, show } from './support.js';
 
@@ -56,6 +57,30 @@ describe('neutraliseFormula', () => {
   ];
   it.each(named(rows, ([cell, out]) => `${show(cell)} → ${show(out)}`))('%s', (_t, [cell, out]) => {
     expect(neutraliseFormula(cell)).toBe(out);
+  });
+});
+
+describe('isPlainCell (the fast path: a cell that is its own CSV)', () => {
+  const rows: [string, boolean][] = [
+    ['plain', true],
+    ['', true],
+    ['a=1', true],
+    ['a+b-c@d', true],
+    ["'quoted", true],
+    ['ünïcödé ✓', true],
+    ...['=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20'].map((c): [string, boolean] => [
+      `${c}x`,
+      false,
+    ]),
+    ...['"', ',', '\r', '\n', '\u0000'].flatMap((c): [string, boolean][] => [
+      [`a${c}b`, false],
+      [`ab${c}`, false],
+    ]),
+  ];
+  it.each(named(rows, ([cell, plain]) => `${show(cell)} → ${plain}`))('%s', (_t, [cell, plain]) => {
+    expect(isPlainCell(cell)).toBe(plain);
+    // The fast path never changes a cell's text: a plain cell is exactly what the full rule writes.
+    expect(csvField(neutraliseFormula(cell)) === cell).toBe(plain);
   });
 });
 

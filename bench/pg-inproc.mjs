@@ -1,0 +1,119 @@
+// The PostgreSQL `/api/v2/batch` load of `npm run bench` (100 identifies per request, ids from createIdPool) applied
+// in process, without HTTP: parseV2Operation and Writer.submit from 16 concurrent "requests", as the route does.
+// Prints ops/s and this process's CPU; with BENCH_SQL_TIMES=1 also the wall time per op of each kind of statement
+// (pg's Client.query wrapped: from send to answer), which says where a batch's time goes. Run after `npm run build`.
+// Usage: node bench/pg-inproc.mjs [seconds]   (default 10, after a 3 s warm-up; ROSTER_TEST_DATABASE_URL or the
+// test database, in a schema of its own that is dropped at the end)
+import pg from 'pg';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { startCpuWatch } from './cpu.mjs';
+import { attributesFor, createIdPool } from './workload.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const SECONDS = Number(process.argv[2] ?? 10);
+const CONNECTIONS = 16;
+const BASE = process.env.ROSTER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const statementTimes = new Map();
+if (process.env.BENCH_SQL_TIMES === '1') {
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function timed(config, ...rest) {
+    const text = typeof config === 'string' ? config : config?.text;
+    const started = process.hrtime.bigint();
+    const result = original.call(this, config, ...rest);
+    if (!text || typeof result?.then !== 'function') return result;
+    const key = text.replace(/\s+/g, ' ').slice(0, 90);
+    const done = () => {
+      const entry = statementTimes.get(key) ?? { calls: 0, ns: 0 };
+      entry.calls++;
+      entry.ns += Number(process.hrtime.bigint() - started);
+      statementTimes.set(key, entry);
+    };
+    result.then(done, done);
+    return result;
+  };
+}
+
+const schema = `bench_inproc_${process.pid}`;
+const admin = new pg.Client({ connectionString: BASE });
+await admin.connect();
+await admin.query(`create schema ${schema}`);
+const url = `${BASE}${BASE.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+const { openPostgresStore } = await import(join(ROOT, 'dist/store/database.js'));
+const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
+const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
+const { parseV2Operation } = await import(join(ROOT, 'dist/http/track-v2/operation.js'));
+
+const store = await openPostgresStore(url);
+await workspacesStore.create(store.writer, Buffer.alloc(32), {
+  name: 'bench',
+  identifiers: 'email_or_id',
+  allowEmailUpdateById: false,
+});
+const [ws] = await workspacesStore.list(store.writer);
+const writer = new Writer(store.writer);
+const nextId = createIdPool();
+
+function body() {
+  const batch = [];
+  for (let i = 0; i < 100; i++) {
+    const id = nextId();
+    batch.push({ type: 'person', action: 'identify', identifiers: { id }, attributes: attributesFor(id) });
+  }
+  return JSON.stringify({ batch });
+}
+
+async function request() {
+  const items = JSON.parse(body()).batch;
+  const receivedAt = Date.now();
+  await Promise.all(
+    items.map((item) =>
+      writer.submit({ ws, surface: 'track_v2', receivedAt }, parseV2Operation(item, ws.settings.identifiers)),
+    ),
+  );
+}
+
+async function run(seconds) {
+  const end = Date.now() + seconds * 1000;
+  let requests = 0;
+  const connection = async () => {
+    while (Date.now() < end) {
+      await request();
+      requests++;
+    }
+  };
+  const started = performance.now();
+  const cpu = startCpuWatch({ postgres: true });
+  await Promise.all(Array.from({ length: CONNECTIONS }, connection));
+  const wall = (performance.now() - started) / 1000;
+  const used = cpu();
+  return { ops: requests * 100, wall, cores: used.self, pgCores: used.postgres ?? NaN };
+}
+
+try {
+  await run(3);
+  statementTimes.clear();
+  const r = await run(SECONDS);
+  console.log(
+    `${Math.round(r.ops / r.wall)} ops/s in process · ${r.cores.toFixed(2)} cores busy (this process), ` +
+      `PostgreSQL ${r.pgCores.toFixed(2)} · ` +
+      `1-min load average ${loadavg()[0].toFixed(2)}`,
+  );
+  if (statementTimes.size > 0) {
+    const rows = [...statementTimes].sort((a, b) => b[1].ns - a[1].ns);
+    const total = rows.reduce((s, [, e]) => s + e.ns, 0);
+    console.log(`Statements: ${(total / r.ops / 1000).toFixed(2)} µs per op (wall, send to answer), by statement:`);
+    for (const [text, e] of rows.slice(0, 20))
+      console.log(
+        `${(e.ns / r.ops / 1000).toFixed(2).padStart(7)} µs/op ${String(e.calls).padStart(7)} calls ` +
+          `${(e.ns / e.calls / 1000).toFixed(0).padStart(7)} µs/call  ${text}`,
+      );
+  }
+} finally {
+  await writer.close();
+  await store.close();
+  await admin.query(`drop schema ${schema} cascade`);
+  await admin.end();
+}

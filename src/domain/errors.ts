@@ -41,6 +41,10 @@ export const errorCatalogue = {
   },
   export_not_ready: { status: 409, message: 'The export has not finished yet.' },
   suppressed: { status: 409, message: 'The identifier is suppressed; the call was dropped.' },
+  export_expired: {
+    status: 410,
+    message: "The export's file was deleted 30 days after it was made; create a new export.",
+  },
   rate_limited: { status: 429, message: 'Too many requests.' },
   unavailable: { status: 503, message: 'The server is shutting down; retry shortly.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },

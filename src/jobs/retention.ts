@@ -1,4 +1,5 @@
 import { eventsStore } from '../store/events.js';
+import { exportsStore } from '../store/exports.js';
 import { integrationLogStore } from '../store/integration-log.js';
 import { jobsStore } from '../store/jobs.js';
 import { relationshipsStore } from '../store/relationships.js';
@@ -13,6 +14,8 @@ export const purgeAnonymousEventsKind = 'purge_anonymous_events';
 export const integrationLogRetentionDays = 30;
 /** Finished one-off jobs are kept this long, for inspection. */
 export const finishedJobRetentionDays = 7;
+/** A finished export's CSV is kept this long after it was made; then the export is `expired` (its file deleted). */
+export const exportRetentionDays = 30;
 
 const dayMs = 86_400_000;
 /** Rows deleted per statement: each batch is one short transaction, so an ingest batch never waits long behind it. */
@@ -25,15 +28,19 @@ export interface PurgeCounts {
   finishedJobs: number;
   segmentMessageIds: number;
   pendingRelationships: number;
+  expiredExports: number;
 }
 
+/** Exports expired per step. */
+const exportsPerBatch = 10;
+
 /** Runs `step` (one batch delete) until it deletes less than a full batch or `signal` aborts; returns the total. */
-async function inBatches(step: () => Promise<number>, signal?: AbortSignal): Promise<number> {
+async function inBatches(step: () => Promise<number>, signal?: AbortSignal, size = batchSize): Promise<number> {
   let total = 0;
   while (!signal?.aborted) {
     const n = await step();
     total += n;
-    if (n < batchSize) break;
+    if (n < size) break;
     // Let queued ingest batches take the write connection between two of ours.
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -43,7 +50,7 @@ async function inBatches(step: () => Promise<number>, signal?: AbortSignal): Pro
 /**
  * Deletes what has outlived its retention: each workspace's anonymous events (never linked to a person) older than
  * its `anonymous_retention_days` by event time, integration-log rows older than 30 days, finished jobs older than
- * 7 days, Segment messageIds after their dedupe window. Stops early, having deleted whole batches only, when `signal` aborts; the next run goes on.
+ * 7 days, Segment messageIds after their dedupe window, the CSV of exports finished more than 30 days ago. Stops early, having deleted whole batches only, when `signal` aborts; the next run goes on.
  */
 export async function purgeExpired(db: Db, now: number, signal?: AbortSignal): Promise<PurgeCounts> {
   const counts: PurgeCounts = {
@@ -52,6 +59,7 @@ export async function purgeExpired(db: Db, now: number, signal?: AbortSignal): P
     finishedJobs: 0,
     segmentMessageIds: 0,
     pendingRelationships: 0,
+    expiredExports: 0,
   };
   for (const ws of await workspacesStore.list(db)) {
     const eventsBefore = now - ws.settings.anonymousRetentionDays * dayMs;
@@ -77,6 +85,12 @@ export async function purgeExpired(db: Db, now: number, signal?: AbortSignal): P
   counts.segmentMessageIds = await inBatches(
     () => segmentMessagesStore.purgeBefore(db, messagesBefore, batchSize),
     signal,
+  );
+  // An export's chunks hold its whole CSV (~1 MB each): a few exports per batch keep each step short.
+  counts.expiredExports = await inBatches(
+    () => exportsStore.expireFinishedBefore(db, now - exportRetentionDays * dayMs, exportsPerBatch, now),
+    signal,
+    exportsPerBatch,
   );
   return counts;
 }

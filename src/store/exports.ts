@@ -1,13 +1,14 @@
 import type { Selectable } from 'kysely';
 import type { ExportsTable } from './schema.js';
 import type { Db } from './types.js';
+import { writeTransaction } from './write-transaction.js';
 
 /** A customer export as the services see it. */
 export interface ExportRecord {
   pk: number;
   workspacePk: number;
   type: 'customers';
-  status: 'pending' | 'done' | 'failed';
+  status: 'pending' | 'done' | 'failed' | 'expired';
   filters: unknown;
   attributes: string[] | null;
   description: string;
@@ -127,6 +128,32 @@ export const exportsStore = {
       .set({ status: 'failed', error: error.slice(0, 2000), updated_at: now })
       .where('pk', '=', pk)
       .execute();
+  },
+
+  /**
+   * Expires up to `limit` exports that finished before `before`: their CSV chunks are deleted and their status becomes
+   * `expired`, one export per transaction. Returns how many were expired.
+   */
+  async expireFinishedBefore(db: Db, before: number, limit: number, now = Date.now()): Promise<number> {
+    const due = await db
+      .selectFrom('exports')
+      .select('pk')
+      .where('status', '=', 'done')
+      .where('updated_at', '<', before)
+      .orderBy('pk')
+      .limit(limit)
+      .execute();
+    for (const { pk } of due)
+      await writeTransaction(db, async (trx) => {
+        await trx.deleteFrom('export_chunks').where('export_pk', '=', pk).execute();
+        await trx
+          .updateTable('exports')
+          .set({ status: 'expired', updated_at: now })
+          .where('pk', '=', pk)
+          .where('status', '=', 'done')
+          .execute();
+      });
+    return due.length;
   },
 
   async countDownload(db: Db, pk: number): Promise<void> {

@@ -210,7 +210,8 @@ export interface ExportsTable {
   pk: Generated<number>;
   workspace_pk: number;
   type: 'customers';
-  status: 'pending' | 'done' | 'failed';
+  /** expired: done, then its CSV was deleted after the retention period (jobs/retention.ts). */
+  status: 'pending' | 'done' | 'failed' | 'expired';
   /** JSON audience filter. */
   filters: string;
   /** JSON array of attribute columns asked for; null means every attribute the workspace has. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadLinkKey, signDownload } from '../../src/domain/download-links.js';
+import { exportRetentionDays, purgeExpired } from '../../src/jobs/retention.js';
 import { exportsStore } from '../../src/store/exports.js';
 import { backendEnv } from '../helpers/backend.js';
 import { rosterCli } from '../helpers/roster-process.js';
@@ -300,6 +301,37 @@ describe('download links', () => {
     const key = downloadLinkKey(server.roster.masterKey);
     const { exp, sig } = signDownload(key, pending.pk, Date.now() + 60_000);
     expect((await fetchJson(new URL(`/exports/${pending.pk}/file?exp=${exp}&sig=${sig}`, ws.base))).status).toBe(404);
+  });
+});
+
+describe('export retention', () => {
+  it(`the retention purge deletes the file of an export finished over ${exportRetentionDays} days ago (410 export_expired); younger and unfinished exports stay`, async () => {
+    const old = await exportDone(ws, { filters: eq('plan', 'pro') });
+    const young = await exportDone(ws, { filters: eq('plan', 'pro') });
+    const oldLink = (await ws.app('GET', `/v1/exports/${old.id}/download`)).body.url as string;
+    const { writer, reader } = server.roster.store;
+    const chunksOf = async (pk: number) =>
+      (await reader.selectFrom('export_chunks').select('seq').where('export_pk', '=', pk).execute()).length;
+    expect(await chunksOf(old.id as number)).toBeGreaterThan(0);
+    // As if it had finished a day past the retention period.
+    const finished = Date.now() - (exportRetentionDays + 1) * 86_400_000;
+    await writer.updateTable('exports').set({ updated_at: finished }).where('pk', '=', old.id).execute();
+
+    const counts = await purgeExpired(writer, Date.now());
+    expect(counts.expiredExports).toBe(1);
+    expect(await chunksOf(old.id as number)).toBe(0);
+    expect((await ws.app('GET', `/v1/exports/${old.id}`)).body.export.status).toBe('expired');
+    expectAppError(await ws.app('GET', `/v1/exports/${old.id}/download`), 410, 'export_expired');
+    const res = await fetch(oldLink);
+    expect(res.status).toBe(410);
+    expect(await res.json()).toEqual({
+      errors: [{ detail: expect.any(String), status: '410', code: 'export_expired' }],
+    });
+
+    // The young export is whole; a second purge finds nothing more to expire.
+    expect((await download(ws, young.id as number)).text).toMatch(/^cio_id,id,email/);
+    expect((await ws.app('GET', `/v1/exports/${young.id}`)).body.export.status).toBe('done');
+    expect((await purgeExpired(writer, Date.now())).expiredExports).toBe(0);
   });
 });
 

@@ -92,6 +92,7 @@ export function exportRoutes(app: FastifyInstance, reader: Db, deps: ExportDeps)
 
   app.get<{ Params: { id: string } }>('/v1/exports/:id/download', { config }, async (request) => {
     const e = await exportOf(request);
+    if (e.status === 'expired') throw new RosterError('export_expired');
     if (e.status !== 'done')
       throw new RosterError('export_not_ready', `The export is ${e.status}; a link is given once it is done.`);
     const { exp, sig } = signDownload(key, e.pk, clock() + (deps.linkTtlMs ?? downloadLinkTtlMs));
@@ -113,6 +114,7 @@ export function exportDownloadRoutes(app: FastifyInstance, reader: Db, deps: Exp
       const id = /^[0-9]{1,15}$/.test(request.params.id) ? Number(request.params.id) : 0;
       verifyDownload(key, id, request.query.exp, request.query.sig, clock());
       const e = await exportsStore.byPk(reader, null, id);
+      if (e?.status === 'expired') throw new RosterError('export_expired');
       if (!e || e.status !== 'done') throw new RosterError('export_not_found');
       await exportsStore.countDownload(deps.writer, e.pk);
       return reply

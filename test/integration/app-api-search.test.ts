@@ -143,6 +143,28 @@ describe('POST /v1/customers: each operator', () => {
     expect(await ids(attr('id', 'lte', '40'))).toEqual(['5', '40']);
   });
 
+  it('eq and in match the top-level attribute only, whatever the rest of the JSON text holds (PostgreSQL checks the text first)', async () => {
+    const w = await server.workspace();
+    const bodies: Record<string, Record<string, unknown>> = {
+      top: { plan: 'pro', country: 'US' },
+      nested: { plan: 'basic', meta: { plan: 'pro', country: 'US' }, country: 'FR' },
+      inText: { plan: 'basic', note: '"plan":"pro"', country: 'GB' },
+      quoted: { plan: 'say "pro"', country: 'DE' },
+      listed: { plan: ['pro'], country: 'US' },
+      other: { plan: 'Pro', country: 'us' },
+    };
+    for (const [id, body] of Object.entries(bodies)) expect((await w.identify(id, body)).status).toBe(200);
+    const ids = async (filter: unknown) =>
+      ((await w.app('POST', '/v1/customers', { filter })).body.ids as string[]).sort();
+    expect(await ids(attr('plan', 'eq', 'pro'))).toEqual(['top']);
+    expect(await ids({ not: attr('plan', 'eq', 'pro') })).toEqual(['inText', 'listed', 'nested', 'other', 'quoted']);
+    expect(await ids(attr('plan', 'eq', 'say "pro"'))).toEqual(['quoted']);
+    expect(await ids(attr('plan', 'in', ['pro', 'basic']))).toEqual(['inText', 'nested', 'top']);
+    expect(await ids(attr('country', 'in', ['US', 'GB']))).toEqual(['inText', 'listed', 'top']);
+    expect(await ids({ and: [attr('plan', 'eq', 'pro'), attr('country', 'in', ['US', 'DE'])] })).toEqual(['top']);
+    expect(await ids(attr('plan', 'eq', '["pro"]'))).toEqual(['listed']);
+  });
+
   it('answers {identifiers:[{email,id,cio_id}], ids, next}', async () => {
     const r = await ws.app('POST', '/v1/customers', { filter: attr('id', 'eq', 'ann') });
     expect(r.status).toBe(200);

@@ -120,17 +120,30 @@ export async function openSqliteFile(file: string, opts: OpenOptions = {}): Prom
 /** Connections that have Roster's settings (planner.ts), whichever of Kysely or postgresArrayRows opened them. */
 const settled = new WeakSet<pg.PoolClient>();
 
+// Names of statements kept prepared (postgresArrayRows with `prepare`), one per SQL text in this process; each
+// connection prepares a name the first time it runs it (node-postgres remembers which it has).
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `roster_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /** Array rows through the pool, on a connection with the same settings as Kysely's. */
 const postgresArrayRows =
   (pool: pg.Pool): ArrayRowRunner =>
-  async (text, values) => {
+  async (text, values, prepare) => {
     const client = await pool.connect();
     try {
       if (!settled.has(client)) {
         await client.query(connectionSettings.sql);
         settled.add(client);
       }
-      const { rows } = await client.query<unknown[]>({ text, values: [...values], rowMode: 'array' });
+      const name = prepare ? statementName(text) : undefined;
+      const { rows } = await client.query<unknown[]>({ name, text, values: [...values], rowMode: 'array' });
       client.release();
       return rows;
     } catch (err) {

@@ -1,8 +1,11 @@
 import type { CompiledQuery } from 'kysely';
 import type { Db } from './types.js';
 
-/** Runs compiled SQL and answers its rows as arrays of column values, in the SELECT's order. */
-export type ArrayRowRunner = (sql: string, parameters: readonly unknown[]) => Promise<unknown[][]>;
+/**
+ * Runs compiled SQL and answers its rows as arrays of column values, in the SELECT's order. `prepare`: PostgreSQL
+ * keeps the statement prepared on each connection that runs it (SQLite's statements are cached anyway).
+ */
+export type ArrayRowRunner = (sql: string, parameters: readonly unknown[], prepare?: boolean) => Promise<unknown[][]>;
 
 const runners = new WeakMap<Db, ArrayRowRunner>();
 
@@ -17,14 +20,17 @@ export function registerArrayRows(db: Db, run: ArrayRowRunner): void {
 
 /**
  * The query's rows as arrays; `Row` is the caller's word for their shape. A handle without a runner (a transaction,
- * a store opened elsewhere) still answers, through Kysely's object rows.
+ * a store opened elsewhere) still answers, through Kysely's object rows. `prepare` is for a query run again and again
+ * with other parameters: PostgreSQL then plans it once per connection rather than at every run (an email lookup
+ * spent 0.8 ms planning and 0.2 ms running).
  */
 export async function arrayRows<Row extends readonly unknown[] = unknown[]>(
   db: Db,
   query: CompiledQuery,
+  opts: { prepare?: boolean } = {},
 ): Promise<Row[]> {
   const run = runners.get(db);
-  if (run !== undefined) return (await run(query.sql, query.parameters)) as unknown as Row[];
+  if (run !== undefined) return (await run(query.sql, query.parameters, opts.prepare)) as unknown as Row[];
   const { rows } = await db.executeQuery<Record<string, unknown>>(query);
   return rows.map((row) => Object.values(row) as unknown as Row);
 }

@@ -167,18 +167,13 @@ export const peopleStore = {
    * through the two partial indexes, and only the columns the answer needs (`GET /v1/customers?email=`).
    */
   async identifiersByEmail(db: Db, workspacePk: number, emailNorm: string) {
-    const byKey = db
-      .selectFrom('people')
-      .select(['pk', 'email', 'id', 'cio_id'])
-      .where('workspace_pk', '=', workspacePk)
-      .where('email_key', '=', emailNorm);
-    const shared = db
-      .selectFrom('people')
-      .select(['pk', 'email', 'id', 'cio_id'])
-      .where('workspace_pk', '=', workspacePk)
-      .where('email_key', 'is', null)
-      .where('email_norm', '=', emailNorm);
-    return byKey.unionAll(shared).orderBy('pk').limit(1000).execute();
+    const rows = await peopleByEmail.arrays<[number, string | null, string | null, string]>(db, [
+      workspacePk,
+      emailNorm,
+      workspacePk,
+      emailNorm,
+    ]);
+    return rows.map(([pk, email, id, cioId]) => ({ pk: Number(pk), email, id, cio_id: cioId }));
   },
 
   async insert(db: Db, p: Omit<PersonRecord, 'pk'>, emailNorm: string | null): Promise<number> {
@@ -360,6 +355,25 @@ async function lockHolders(
 // Advisory locks per workspace on 2^20 buckets of identifiers: few enough never to fill the lock table's memory
 // (at most one lock per new identifier of a batch), many enough that unrelated identifiers rarely share one.
 const identifierBuckets = 1 << 20;
+
+/**
+ * Everyone with an email (normalised): its email key's holder, and those sharing it as an attribute (id_only
+ * workspaces), at most 1,000, oldest first. Parameters: workspace pk, email, workspace pk, email.
+ */
+const peopleByEmail = new PreparedQuery((db) => {
+  const byKey = db
+    .selectFrom('people')
+    .select(['pk', 'email', 'id', 'cio_id'])
+    .where('workspace_pk', '=', 0)
+    .where('email_key', '=', '');
+  const shared = db
+    .selectFrom('people')
+    .select(['pk', 'email', 'id', 'cio_id'])
+    .where('workspace_pk', '=', 0)
+    .where('email_key', 'is', null)
+    .where('email_norm', '=', '');
+  return byKey.unionAll(shared).orderBy('pk').limit(sql.lit(1000));
+});
 
 /**
  * `column in (values)` on a column whose index is partial (`where column is not null`). PostgreSQL proves the

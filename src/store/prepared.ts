@@ -1,4 +1,5 @@
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import { arrayRows } from './direct-access.js';
 import type { Db } from './types.js';
 
 /**
@@ -10,14 +11,23 @@ export class PreparedQuery<Row> {
   private readonly compiled = new Map<unknown, CompiledQuery<Row>>();
   constructor(private readonly build: (db: Db) => Compilable<Row>) {}
 
-  run(db: Db, parameters: readonly unknown[]): Promise<QueryResult<Row>> {
+  private compiledFor(db: Db): CompiledQuery<Row> {
     const dialect = db.getExecutor().adapter;
     let query = this.compiled.get(dialect);
     if (query === undefined) {
       query = this.build(db).compile();
       this.compiled.set(dialect, query);
     }
-    return db.executeQuery<Row>({ ...query, parameters });
+    return query;
+  }
+
+  run(db: Db, parameters: readonly unknown[]): Promise<QueryResult<Row>> {
+    return db.executeQuery<Row>({ ...this.compiledFor(db), parameters });
+  }
+
+  /** The rows as arrays in the SELECT's column order (arrayRows), the statement kept prepared on PostgreSQL. */
+  arrays<R extends readonly unknown[]>(db: Db, parameters: readonly unknown[]): Promise<R[]> {
+    return arrayRows<R>(db, { ...this.compiledFor(db), parameters }, { prepare: true });
   }
 
   async first(db: Db, parameters: readonly unknown[]): Promise<Row | undefined> {

@@ -13,6 +13,7 @@ import { normalizeEmail } from '../domain/identifiers.js';
 import { toPersonRecord, type PersonRecord } from '../store/people.js';
 import type { PeopleTable } from '../store/schema.js';
 import { onPostgres, type Db } from '../store/types.js';
+import { countPeople, type CountOptions } from './parallel-count.js';
 
 /** What a filter's `segment` conditions refer to: a manual segment's members, or a data-driven segment's filter. */
 export type SegmentDefinition = { type: 'manual' } | { type: 'dynamic'; filter: FilterNode };
@@ -302,15 +303,9 @@ export async function peopleMatching(
     .execute();
 }
 
-/** How many people a filter matches. */
-export async function countMatching(db: Db, node: FilterNode, ctx: FilterContext): Promise<number> {
-  const row = await db
-    .selectFrom('people')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('workspace_pk', '=', ctx.workspacePk)
-    .where(compilePeopleFilter(node, ctx))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+/** How many people a filter matches (on SQLite, a big workspace in worker threads: parallel-count.ts). */
+export function countMatching(db: Db, node: FilterNode, ctx: FilterContext, opts?: CountOptions): Promise<number> {
+  return countPeople(db, ctx.workspacePk, compilePeopleFilter(node, ctx), opts);
 }
 
 /** True when the person matches the filter. */

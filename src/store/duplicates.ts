@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DedupeKey } from '../domain/dedupe.js';
+import { rowsOffThread } from './off-thread.js';
 import { onPostgres, type Db } from './types.js';
 
 /** A person in a duplicate group, as the scan returns them (event counts come separately). */
@@ -50,13 +51,17 @@ export const duplicatesStore = {
     const after = page.after === undefined ? sql`` : sql`and v > ${page.after} ${collate}`;
     const limit = page.limit === undefined ? sql`` : sql`limit ${page.limit}`;
     const pks = pg ? sql`string_agg(pk::text, ',')` : sql`group_concat(pk)`;
-    const result = await sql<{ value: string; pks: string }>`
+    // A scan of the whole workspace: off the server's thread on SQLite (off-thread.ts).
+    const rows = await rowsOffThread(
+      db,
+      sql<{ value: string; pks: string }>`
       with ${valuesCte(db, workspacePk, key)}
       select v as value, ${pks} as pks from vals
       where v <> '' ${after}
       group by v having count(*) > 1
-      order by v ${collate} ${limit}`.execute(db);
-    return result.rows.map((r) => ({ value: r.value, pks: String(r.pks).split(',').map(Number) }));
+      order by v ${collate} ${limit}`.compile(db),
+    );
+    return rows.map((r) => ({ value: r.value, pks: String(r.pks).split(',').map(Number) }));
   },
 
   /** The people with these pks, in pk order. */

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { startCpuWatch } from './cpu.mjs';
+import { printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
 import { attributesFor, createIdPool } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -15,7 +15,6 @@ const SECONDS = Number(process.argv[2] ?? 10);
 const CONNECTIONS = 16;
 const BASE = process.env.ROSTER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-const statementTimes = new Map();
 if (process.env.BENCH_SQL_TIMES === '1') {
   const original = pg.Client.prototype.query;
   pg.Client.prototype.query = function timed(config, ...rest) {
@@ -23,13 +22,7 @@ if (process.env.BENCH_SQL_TIMES === '1') {
     const started = process.hrtime.bigint();
     const result = original.call(this, config, ...rest);
     if (!text || typeof result?.then !== 'function') return result;
-    const key = text.replace(/\s+/g, ' ').slice(0, 90);
-    const done = () => {
-      const entry = statementTimes.get(key) ?? { calls: 0, ns: 0 };
-      entry.calls++;
-      entry.ns += Number(process.hrtime.bigint() - started);
-      statementTimes.set(key, entry);
-    };
+    const done = () => recordStatement(text, started);
     result.then(done, done);
     return result;
   };
@@ -75,22 +68,13 @@ async function request() {
   );
 }
 
-async function run(seconds) {
-  const end = Date.now() + seconds * 1000;
-  let requests = 0;
-  const connection = async () => {
-    while (Date.now() < end) {
-      await request();
-      requests++;
-    }
-  };
-  const started = performance.now();
-  const cpu = startCpuWatch({ postgres: true });
-  await Promise.all(Array.from({ length: CONNECTIONS }, connection));
-  const wall = (performance.now() - started) / 1000;
-  const used = cpu();
-  return { ops: requests * 100, wall, cores: used.self, pgCores: used.postgres ?? NaN };
-}
+const run = (seconds) =>
+  runLoad({ connections: CONNECTIONS, seconds, request, perRequest: 100, postgres: true }).then((r) => ({
+    ops: r.items,
+    wall: r.wall,
+    cores: r.cpu.self,
+    pgCores: r.cpu.postgres ?? NaN,
+  }));
 
 try {
   await run(3);
@@ -101,16 +85,7 @@ try {
       `PostgreSQL ${r.pgCores.toFixed(2)} · ` +
       `1-min load average ${loadavg()[0].toFixed(2)}`,
   );
-  if (statementTimes.size > 0) {
-    const rows = [...statementTimes].sort((a, b) => b[1].ns - a[1].ns);
-    const total = rows.reduce((s, [, e]) => s + e.ns, 0);
-    console.log(`Statements: ${(total / r.ops / 1000).toFixed(2)} µs per op (wall, send to answer), by statement:`);
-    for (const [text, e] of rows.slice(0, 20))
-      console.log(
-        `${(e.ns / r.ops / 1000).toFixed(2).padStart(7)} µs/op ${String(e.calls).padStart(7)} calls ` +
-          `${(e.ns / e.calls / 1000).toFixed(0).padStart(7)} µs/call  ${text}`,
-      );
-  }
+  printStatementTimes(r.ops, 'op');
 } finally {
   await writer.close();
   await store.close();

@@ -8,13 +8,13 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
 import { createIdPool, segmentBatchMessages } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const SECONDS = Number(process.argv[2] ?? 10);
 const CONNECTIONS = 8;
 
-const statementTimes = new Map();
 if (process.env.BENCH_SQL_TIMES === '1') {
   const probe = new BetterSqlite3(':memory:');
   const proto = Object.getPrototypeOf(probe.prepare('select 1'));
@@ -26,11 +26,7 @@ if (process.env.BENCH_SQL_TIMES === '1') {
       try {
         return original.apply(this, args);
       } finally {
-        const key = this.source.replace(/\s+/g, ' ').slice(0, 100);
-        const entry = statementTimes.get(key) ?? { calls: 0, ns: 0 };
-        entry.calls++;
-        entry.ns += Number(process.hrtime.bigint() - started);
-        statementTimes.set(key, entry);
+        recordStatement(this.source, started);
       }
     };
   }
@@ -73,22 +69,12 @@ async function request() {
   );
 }
 
-async function run(seconds) {
-  const end = Date.now() + seconds * 1000;
-  let requests = 0;
-  const connection = async () => {
-    while (Date.now() < end) {
-      await request();
-      requests++;
-    }
-  };
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONNECTIONS }, connection));
-  const wall = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  return { messages: requests * 100, wall, cores: (used.user + used.system) / 1e6 / wall };
-}
+const run = (seconds) =>
+  runLoad({ connections: CONNECTIONS, seconds, request, perRequest: 100 }).then((r) => ({
+    messages: r.items,
+    wall: r.wall,
+    cores: r.cpu.self,
+  }));
 
 try {
   await run(3);
@@ -98,16 +84,7 @@ try {
     `${Math.round(r.messages / r.wall)} msgs/s in process · ${r.cores.toFixed(2)} cores busy (all threads) · ` +
       `1-min load average ${loadavg()[0].toFixed(2)}`,
   );
-  if (statementTimes.size > 0) {
-    const rows = [...statementTimes].sort((a, b) => b[1].ns - a[1].ns);
-    const total = rows.reduce((s, [, e]) => s + e.ns, 0);
-    console.log(`SQLite statements: ${(total / r.messages / 1000).toFixed(2)} µs per message (wall), by statement:`);
-    for (const [sql, e] of rows.slice(0, 20))
-      console.log(
-        `${(e.ns / r.messages / 1000).toFixed(2).padStart(7)} µs/msg ${String(e.calls).padStart(8)} calls ` +
-          `${(e.ns / e.calls / 1000).toFixed(1).padStart(8)} µs/call  ${sql}`,
-      );
-  }
+  printStatementTimes(r.messages, 'msg');
 } finally {
   await writer.close();
   await store.close();

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CsvLines } from '../csv/people-csv.js';
-import { personCsvLines, type PersonCsvSource } from '../csv/people-csv-line.js';
+import type { PersonCsvSource } from '../csv/people-csv-line.js';
 import { arrayRows, type StoreLocation } from '../store/direct-access.js';
 import { connectionSettings } from '../store/planner.js';
 import { onPostgres, type Db } from '../store/types.js';
-import { connect, lastPkOf } from './export-connection.js';
+import { lastPkOf } from './export-connection.js';
 import type { ExportWorkerData, PageRequest, PageResult } from './export-worker.js';
 
 /**
@@ -121,27 +121,32 @@ export const inThreadDepth = (db: Db): number => (onPostgres(db) ? 3 : 1);
 const workerFile = new URL('../../dist/queries/export-worker.js', import.meta.url);
 
 /**
- * How many worker threads an export uses besides the calling thread: `ROSTER_EXPORT_WORKERS`, else one fewer than the
- * machine's cores, at most 3. 0 (or a one-core machine, or no compiled worker) writes the CSV in the calling thread.
+ * How many worker threads read and write an export's CSV: `ROSTER_EXPORT_WORKERS` (0 to 8), else 2 on a machine of
+ * two cores or more and 0 on one core. With 0 (or no compiled worker) the calling thread writes the CSV itself.
+ * Two, not one per core: a third worker took a 1M-people export's RSS from ~225 MB to ~270 MB (its budget is 250 MB)
+ * and on 2 cores was no faster.
  */
-export function exportWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
+export function exportWorkerCount(
+  env: NodeJS.ProcessEnv = process.env,
+  cores: number = availableParallelism(),
+): number {
   const set = Number(env.ROSTER_EXPORT_WORKERS);
   const wanted =
     env.ROSTER_EXPORT_WORKERS !== undefined && Number.isInteger(set) && set >= 0
       ? Math.min(set, 8)
-      : Math.min(availableParallelism() - 1, 3);
+      : cores >= 2
+        ? 2
+        : 0;
   return wanted > 0 && existsSync(workerFile) ? wanted : 0;
 }
 
-/** A page's CSV lines, made in this thread or a worker. */
-type PageRun = (query: CompiledQuery) => Promise<PageResult>;
-
 /**
- * The CSV lines of a plan's pages, read and written in turn by this thread and by `workers` worker threads, each
- * with a connection of its own (export-connection.ts), handed on in order: one text per page, with how many people
- * it holds. The calling thread takes a share because a thread is an isolate's worth of memory (an export's budget
- * is 250 MB); two pages per thread are in flight at most, so memory stays flat. The workers end with the generator,
- * also when the consumer stops early.
+ * The CSV lines of a plan's pages, read and written in turn by `workers` worker threads, each with a connection of
+ * its own (export-connection.ts), handed on in order: one text per page, with how many people it holds. The calling
+ * thread only plans pages and passes the text on: when it also wrote a share of the pages, the workers waited for it
+ * (a third of their time on 2 cores) and a 1M export took 20–25% longer on both backends, and a server's HTTP
+ * answers waited behind its pages. Two pages per worker are in flight at most, so memory stays flat. The workers end
+ * with the generator, also when the consumer stops early.
  */
 export async function* linesInThreads(
   location: StoreLocation,
@@ -160,9 +165,9 @@ export async function* linesInThreads(
     () =>
       new Worker(workerFile, {
         workerData: data,
-        // Each page's rows die young. At 4 MB scavenges cost a 1M export a third more CPU; bigger young generations
-        // took its RSS towards 250 MB.
-        resourceLimits: { maxYoungGenerationSizeMb: 16 },
+        // Each page's rows die young. At 4 MB scavenges cost a 1M export a third more CPU and at 8 MB SQLite's took
+        // 10% longer; 16 MB was 5% faster than 12 on SQLite but took the RSS from ~200 MB to ~230 (budget 250).
+        resourceLimits: { maxYoungGenerationSizeMb: 12 },
       }),
   );
   const exits = threads.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
@@ -184,8 +189,8 @@ export async function* linesInThreads(
   }
   let nextId = 0;
   const inWorker =
-    (w: Worker): PageRun =>
-    (query) => {
+    (w: Worker) =>
+    (query: CompiledQuery): Promise<PageResult> => {
       const id = nextId++;
       if (failure) return Promise.resolve({ id, error: failure.message });
       const result = new Promise<PageResult>((resolve) => waiting.set(id, resolve));
@@ -193,14 +198,7 @@ export async function* linesInThreads(
       w.postMessage(req);
       return result;
     };
-  const own = connect(location, connectionSettings.sql);
-  own.catch(() => undefined); // its failure is met by the first page this thread reads
-  const here: PageRun = async (query) => {
-    const id = nextId++;
-    const rows = await (await own).run(query.sql, [...query.parameters]);
-    return { id, text: personCsvLines(rows, attributeColumns), rows: rows.length, lastPk: lastPkOf(rows) };
-  };
-  const runs = [here, ...threads.map(inWorker)];
+  const runs = threads.map(inWorker);
   let turn = 0;
   const inFlight: { result: Promise<PageResult>; open: boolean }[] = [];
   try {
@@ -222,7 +220,6 @@ export async function* linesInThreads(
     }
   } finally {
     await Promise.all(inFlight.map((p) => p.result.catch(() => undefined)));
-    await own.then((c) => c.close()).catch(() => undefined);
     await Promise.all(
       threads.map(async (w, i) => {
         w.postMessage(null);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Attributes } from '../../src/domain/attributes.js';
 import { parseFilter, type FilterNode } from '../../src/domain/filters.js';
 import { attributeColumnsOf, peopleCsv, peopleCsvColumns } from '../../src/csv/people-csv.js';
-import { linesInThreads, PagePlan } from '../../src/queries/export-pages.js';
+import { exportWorkerCount, linesInThreads, PagePlan } from '../../src/queries/export-pages.js';
 import { peopleExportCsv, workspaceAttributeKeys } from '../../src/queries/people-export.js';
 import { compilePeopleFilter, filterContext } from '../../src/queries/people-filter.js';
 import { locationOf } from '../../src/store/direct-access.js';
@@ -88,6 +88,22 @@ const everyone = parseFilter({ and: [] });
 const pro = parseFilter({ attribute: { field: 'plan', operator: 'eq', value: 'pro' } });
 
 describe('export pages', () => {
+  it('uses two workers by default, none on one core, and ROSTER_EXPORT_WORKERS when it is a count up to 8', () => {
+    const cases: [env: NodeJS.ProcessEnv, cores: number, workers: number][] = [
+      [{}, 2, 2],
+      [{}, 16, 2],
+      [{}, 1, 0],
+      [{ ROSTER_EXPORT_WORKERS: '0' }, 2, 0],
+      [{ ROSTER_EXPORT_WORKERS: '3' }, 2, 3],
+      [{ ROSTER_EXPORT_WORKERS: '1' }, 1, 1],
+      [{ ROSTER_EXPORT_WORKERS: '20' }, 2, 8],
+      [{ ROSTER_EXPORT_WORKERS: 'many' }, 2, 2],
+      [{ ROSTER_EXPORT_WORKERS: '-1' }, 2, 2],
+    ];
+    for (const [env, cores, workers] of cases)
+      expect({ env, cores, workers: exportWorkerCount(env, cores) }).toEqual({ env, cores, workers });
+  });
+
   it('every way of reading pages writes the reference text, for everyone and for a filter', async () => {
     for (const filter of [everyone, pro]) {
       const want = await expected(filter);

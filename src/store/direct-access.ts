@@ -19,6 +19,16 @@ export function registerArrayRows(db: Db, run: ArrayRowRunner): void {
 }
 
 /**
+ * Lets a transaction on a store's single connection (SQLite's writer) read array rows through the store's runner: the
+ * runner's statements run on that same connection, so inside the transaction. Never for a pool (PostgreSQL), whose
+ * runner takes any connection.
+ */
+export function shareArrayRows(trx: Db, db: Db): void {
+  const run = runners.get(db);
+  if (run !== undefined) runners.set(trx, run);
+}
+
+/**
  * The query's rows as arrays; `Row` is the caller's word for their shape. A handle without a runner (a transaction,
  * a store opened elsewhere) still answers, through Kysely's object rows. `prepare` is for a query run again and again
  * with other parameters: PostgreSQL then plans it once per connection rather than at every run (an email lookup

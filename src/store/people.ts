@@ -73,6 +73,63 @@ export function toPersonRecord(row: Selectable<PeopleTable>): PersonRecord {
   };
 }
 
+/** A person's row as an array, in recordColumns' order: how the SQLite prefetch reads them (no row objects). */
+const recordColumns = [
+  'pk',
+  'workspace_pk',
+  'cio_id',
+  'id',
+  'email',
+  'email_key',
+  'attributes',
+  'attribute_ts',
+  'unsubscribed',
+  'created_at_s',
+  'updated_at',
+] as const;
+type RecordRow = readonly [
+  pk: number,
+  workspacePk: number,
+  cioId: string,
+  id: string | null,
+  email: string | null,
+  emailKey: string | null,
+  attributes: string,
+  attributeTs: string,
+  unsubscribed: number,
+  createdAtS: number,
+  updatedAt: number,
+];
+
+const recordOf = (r: RecordRow): PersonRecord => ({
+  pk: r[0],
+  workspacePk: r[1],
+  cioId: r[2],
+  id: r[3],
+  email: r[4],
+  emailKey: r[5],
+  attributes: JSON.parse(r[6]) as Attributes,
+  timestamps: JSON.parse(r[7]) as AttributeTimestamps,
+  unsubscribed: r[8] === 1,
+  createdAt: Number(r[9]),
+  updatedAt: Number(r[10]),
+});
+
+/**
+ * SQLite: everyone in a workspace holding one of a kind of key, as array rows (recordColumns). Parameters: the
+ * workspace pk, the keys as a JSON array (keyList). Building a row object per person cost a batch's read of its
+ * people a third of its time.
+ */
+const holdersOf = (column: 'id' | 'email_key' | 'cio_id') =>
+  new PreparedQuery((db) =>
+    db
+      .selectFrom('people')
+      .select([...recordColumns])
+      .where('workspace_pk', '=', 0)
+      .where(column, 'in', sql<string>`(select value from json_each(${'[]'}))`),
+  );
+const holders = { id: holdersOf('id'), email_key: holdersOf('email_key'), cio_id: holdersOf('cio_id') };
+
 /** The identifiers of a person, as the identify decision table reads them. */
 export const identityOf = (p: PersonRecord): PersonIdentity => ({ pk: p.pk, id: p.id, emailKey: p.emailKey });
 
@@ -114,7 +171,7 @@ export const peopleStore = {
     const cioIds = [...new Set(keys.cioIds)];
     const anonymousIds = [...new Set(keys.anonymousIds)];
     if (ids.length + emailKeys.length + cioIds.length + anonymousIds.length === 0) return;
-    let rows: Selectable<PeopleTable>[];
+    let people: PersonRecord[];
     if (lockRows(db)) {
       // PostgreSQL: one statement, so the rows are locked in one pk order.
       const held = await lockHolders(
@@ -124,7 +181,7 @@ export const peopleStore = {
         unit ? suppressions : [],
         unit?.pksWanted() ?? 0,
       );
-      rows = held.rows;
+      people = held.rows.map(toPersonRecord);
       if (unit) {
         unit.providePks(held.pks);
         for (const k of suppressions) unit.rememberSuppression(workspacePk, k.kind, k.value, false);
@@ -132,15 +189,21 @@ export const peopleStore = {
       }
     } else {
       // SQLite (no locks): one query per kind of key, since it answers an OR of IN lists by scanning the workspace.
-      rows = [
-        ...(ids.length ? await peopleHolding(db, workspacePk, { ids }).execute() : []),
-        ...(emailKeys.length ? await peopleHolding(db, workspacePk, { emailKeys }).execute() : []),
-        ...(cioIds.length ? await peopleHolding(db, workspacePk, { cioIds }).execute() : []),
-        ...(anonymousIds.length ? await peopleHolding(db, workspacePk, { anonymousIds }).execute() : []),
+      const holding = async (column: keyof typeof holders, values: string[]) =>
+        values.length === 0
+          ? []
+          : (await holders[column].arrays<RecordRow>(db, [workspacePk, JSON.stringify(values)])).map(recordOf);
+      people = [
+        ...(await holding('id', ids)),
+        ...(await holding('email_key', emailKeys)),
+        ...(await holding('cio_id', cioIds)),
+        ...(anonymousIds.length
+          ? (await peopleHolding(db, workspacePk, { anonymousIds }).execute()).map(toPersonRecord)
+          : []),
       ];
     }
     if (!unit) return;
-    for (const row of rows) unit.remember(unit.current(toPersonRecord(row)));
+    for (const person of people) unit.remember(unit.current(person));
     const absent = (kind: PersonKeyKind, values: string[]) => {
       for (const v of values) unit.rememberAbsent(workspacePk, kind, v);
     };

@@ -1,5 +1,6 @@
 import { attributeKeysStore } from './attribute-keys.js';
-import type { Db } from './types.js';
+import { shareArrayRows } from './direct-access.js';
+import { onPostgres, type Db } from './types.js';
 
 /**
  * `fn` in one transaction; once it has committed, the caches that may only learn from committed writes learn what it
@@ -9,6 +10,7 @@ export async function writeTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): 
   let used: Db | undefined;
   const result = await db.transaction().execute((trx) => {
     used = trx;
+    if (!onPostgres(db)) shareArrayRows(trx, db);
     return fn(trx);
   });
   if (used !== undefined) attributeKeysStore.confirm(used);

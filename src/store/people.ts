@@ -101,6 +101,8 @@ type RecordRow = readonly [
   updatedAt: number,
 ];
 
+// toPersonRecord's rules, by position. Building the row object toPersonRecord reads (and reading the column list from
+// personColumns, email_norm included) made the Segment mix 3–5% slower in process, so the two mappings stay apart.
 const recordOf = (r: RecordRow): PersonRecord => ({
   pk: r[0],
   workspacePk: r[1],

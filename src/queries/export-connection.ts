@@ -2,11 +2,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { PersonCsvSource } from '../csv/people-csv-line.js';
 import type { StoreLocation } from '../store/direct-access.js';
+import { openScanReader } from '../store/scan-reader.js';
 
 /**
  * A read connection of an export's own, in whichever thread reads pages (export-pages.ts, export-worker.ts): on
- * SQLite with a small page cache, as each page is read once (through the store's reader, the calling thread's share
- * of a 1M export filled its 32 MB cache for nothing).
+ * SQLite a scan reader (scan-reader.ts; through the store's reader, a 1M export filled its 32 MB cache for nothing).
  */
 export interface ExportConnection {
   run(sql: string, parameters: unknown[]): Promise<PersonCsvSource[]>;
@@ -16,10 +16,7 @@ export interface ExportConnection {
 // Each worker loads only its database's driver: every module it imports costs memory once per worker.
 export async function connect(location: StoreLocation, settings: string): Promise<ExportConnection> {
   if (location.dialect === 'sqlite') {
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(location.file, { readonly: true });
-    db.pragma('busy_timeout = 5000');
-    db.pragma('cache_size = -2048'); // each page is read once: a big cache would only hold memory
+    const db = await openScanReader(location.file);
     const statements = new Map<string, BetterSqlite3.Statement<unknown[], unknown[]>>();
     return {
       run(sql, parameters) {

@@ -19,7 +19,7 @@ export const canReadOffThread = (db: Db): boolean => locationOf(db)?.dialect ===
  */
 export function rowsOffThread<Row>(db: Db, query: CompiledQuery<Row>): Promise<Row[]> {
   const location = locationOf(db);
-  if (location?.dialect !== 'sqlite' || !existsSync(workerFile)) return db.executeQuery(query).then((r) => r.rows);
+  if (location?.dialect !== 'sqlite' || !canReadOffThread(db)) return db.executeQuery(query).then((r) => r.rows);
   const data: ReadWorkerData = { file: location.file, sql: query.sql, parameters: [...query.parameters] };
   return new Promise<Row[]>((resolve, reject) => {
     const worker = new Worker(workerFile, { workerData: data });

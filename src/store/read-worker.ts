@@ -1,6 +1,7 @@
 // A worker thread that runs one read (off-thread.ts): it opens the SQLite file read-only, runs the query, answers
 // its rows and ends.
 import { parentPort, workerData } from 'node:worker_threads';
+import { openScanReader } from './scan-reader.js';
 
 /** What a read worker is given: the file and the compiled query. */
 export interface ReadWorkerData {
@@ -15,11 +16,8 @@ export type ReadResult = { rows: unknown[] } | { error: string };
 const { file, sql, parameters } = workerData as ReadWorkerData;
 const port = parentPort!;
 try {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { readonly: true });
+  const db = await openScanReader(file);
   try {
-    db.pragma('busy_timeout = 5000');
-    db.pragma('cache_size = -2048'); // a scan reads each page once: a big cache would only hold memory
     port.postMessage({ rows: db.prepare(sql).all(...parameters) } satisfies ReadResult);
   } finally {
     db.close();

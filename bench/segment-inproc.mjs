@@ -4,7 +4,6 @@
 // spent in each SQLite statement per message (better-sqlite3's run/all/get wrapped), which says what SQLite costs
 // by statement. Run after `npm run build` (it imports dist/).
 // Usage: node bench/segment-inproc.mjs [seconds]   (default 10, after a 3 s warm-up)
-// BENCH_WRITER_THREAD=1 applies the writes in the writer thread a two-core server uses (its statements are not timed).
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -36,7 +35,6 @@ if (process.env.BENCH_SQL_TIMES === '1') {
 const { openSqliteStore } = await import(join(ROOT, 'dist/store/database.js'));
 const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
 const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
-const { ThreadedWriter } = await import(join(ROOT, 'dist/ingest/writer-thread.js'));
 const { mapSegmentMessage } = await import(join(ROOT, 'dist/ingest/segment/mapping.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-segment-inproc-'));
@@ -48,10 +46,7 @@ await workspacesStore.create(store.writer, Buffer.alloc(32), {
 });
 const [ws] = await workspacesStore.list(store.writer);
 const settings = { identifiers: ws.settings.identifiers, convertTimestamps: ws.segmentConvertTimestamps };
-const writer =
-  process.env.BENCH_WRITER_THREAD === '1'
-    ? await ThreadedWriter.start({ file: store.file, autoCheckpoint: false })
-    : new Writer(store.writer);
+const writer = new Writer(store.writer);
 const nextId = createIdPool();
 let seq = 0;
 

@@ -2,20 +2,18 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { rateLimitsFromEnv, trustProxyFromEnv } from './http/access.js';
 import { Metrics, metricsOptionsFromEnv } from './http/metrics.js';
 import { buildServer } from './http/server.js';
-import { Writer, type CommandWriter, type WriterOptions } from './ingest/writer.js';
-import { ThreadedWriter, writerThreadAvailable, writerThreadWanted } from './ingest/writer-thread.js';
+import { Writer, type WriterOptions } from './ingest/writer.js';
 import { registerExportJobs } from './jobs/exports.js';
 import { registerPartitionJobs } from './jobs/partitions.js';
 import { registerRetentionJobs } from './jobs/retention.js';
 import { JobRunner } from './jobs/runner.js';
 import { openStore, type Store } from './store/database.js';
 import { loadMasterKey } from './store/secrets.js';
-import { availableParallelism } from 'node:os';
 
 /** A running Roster: store, writer and HTTP server, started and stopped together. */
 export interface Roster {
   store: Store;
-  writer: CommandWriter;
+  writer: Writer;
   /** Runs due jobs (retention and other housekeeping) from the queue shared by every process. */
   jobs: JobRunner;
   app: FastifyInstance;
@@ -46,18 +44,9 @@ export async function createRoster(opts: {
   const masterKey = loadMasterKey(opts.dataDir);
   const metrics = new Metrics(store.reader, metricsOptionsFromEnv(process.env));
   await metrics.start();
+  const writer = new Writer(store.writer, { ...opts.writer, onBatch: metrics.onBatch });
   // The runner is made after the server; an export queued before then waits for its first poll.
-  const made: { jobs?: JobRunner; app?: FastifyInstance } = {};
-  const writer: CommandWriter =
-    store.dialect === 'sqlite' && writerThreadWanted(process.env, availableParallelism()) && writerThreadAvailable()
-      ? await ThreadedWriter.start(
-          { file: store.file, autoCheckpoint: false, maxBatch: opts.writer?.maxBatch },
-          {
-            onBatch: metrics.onBatch,
-            onCrash: (err) => made.app?.log.error({ err }, 'writer thread: failed; answering 503 and starting another'),
-          },
-        )
-      : new Writer(store.writer, { ...opts.writer, onBatch: metrics.onBatch });
+  const made: { jobs?: JobRunner } = {};
   const app = buildServer({
     store,
     writer,
@@ -72,7 +61,6 @@ export async function createRoster(opts: {
     metrics,
     metricsToken: process.env.ROSTER_METRICS_TOKEN || undefined,
   });
-  made.app = app;
   await app.ready();
   const jobs = new JobRunner(store, {
     pollMs: opts.jobPollMs ?? positiveOr(Number(process.env.ROSTER_JOB_POLL_MS), 5000),

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { RosterError } from '../domain/errors.js';
 import { limits } from '../domain/limits.js';
-import type { CommandWriter } from '../ingest/writer.js';
+import type { Writer } from '../ingest/writer.js';
 import type { Store } from '../store/database.js';
 import { exportDownloadRoutes } from './app-api/exports.js';
 import { accessControl, defaultRateLimits, type RateLimitSettings } from './access.js';
@@ -19,7 +19,7 @@ import { trackV2Routes } from './track-v2/routes.js';
 
 export interface ServerDeps {
   store: Store;
-  writer: CommandWriter;
+  writer: Writer;
   masterKey: Buffer;
   /** Rate limits (default: none, except 20 failed authentications a minute per address). */
   rateLimits?: RateLimitSettings;

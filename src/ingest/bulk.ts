@@ -4,13 +4,13 @@ import type { ErrorCode } from '../domain/errors.js';
 import type { Reference } from '../domain/identifiers.js';
 import { conflictMessage } from './rule-c.js';
 import type { CallContext, Command, Outcome } from './commands.js';
-import type { CommandWriter } from './writer.js';
+import type { Writer } from './writer.js';
 
 /** How many commands are in flight at once: enough for full group-commit batches, bounded memory for big files. */
 const window = 1000;
 
 /** Submits the commands through the writer (group commit), a window at a time; outcomes in input order. */
-export async function submitAll(writer: CommandWriter, ctx: CallContext, cmds: readonly Command[]): Promise<Outcome[]> {
+export async function submitAll(writer: Writer, ctx: CallContext, cmds: readonly Command[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   for (let i = 0; i < cmds.length; i += window) {
     const chunk = cmds.slice(i, i + window);
@@ -43,7 +43,7 @@ export type DeleteStatus = 'deleted' | 'not_found' | 'failed';
 
 /** Deletes the people named, each in the writer's group commit; says per reference what happened. */
 export async function deletePeople(
-  writer: CommandWriter,
+  writer: Writer,
   ctx: CallContext,
   refs: readonly Reference[],
 ): Promise<{ status: DeleteStatus; code?: ErrorCode; message?: string }[]> {
@@ -95,7 +95,7 @@ export const planCsvRecord = (r: ResolvedRow): (string | number)[] =>
  * reported `not_found` and the rest goes on.
  */
 export async function resolveDuplicates(
-  writer: CommandWriter,
+  writer: Writer,
   ctx: CallContext,
   plans: readonly GroupPlan[],
   action: DedupeAction,

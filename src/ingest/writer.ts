@@ -27,14 +27,6 @@ export interface WriterOptions {
   onBatch?: (size: number, ms: number) => void;
 }
 
-/** What takes a process's validated writes: the Writer, or on SQLite its thread (writer-thread.ts). */
-export interface CommandWriter {
-  /** Queues a command; resolves with its outcome once committed. */
-  submit(ctx: CallContext, cmd: Command): Promise<Outcome>;
-  /** Stops taking commands and waits until everything queued has committed. */
-  close(): Promise<void>;
-}
-
 /**
  * The writer of a process: commands queue up while a batch commits, then the next batch applies them all in one
  * transaction (group commit). Each caller is answered only after its batch committed.
@@ -49,7 +41,7 @@ export interface CommandWriter {
  * Anything else aborts the batch, which is then re-run one command per transaction, so one bad command
  * cannot take others down with it.
  */
-export class Writer implements CommandWriter {
+export class Writer {
   private queue: Pending[] = [];
   private draining: Promise<void> | null = null;
   private closed = false;

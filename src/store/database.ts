@@ -81,18 +81,6 @@ function openConnection(file: string, readonly: boolean, autoCheckpoint = true):
   return db;
 }
 
-/**
- * A writing connection to an existing SQLite store file, without migrations: the store's own, and the ingest writer
- * thread's (writer-worker.ts). `autoCheckpoint` false when a checkpointer thread checkpoints instead.
- */
-export function openSqliteWriter(file: string, autoCheckpoint: boolean): Kysely<Database> {
-  const conn = openConnection(file, false, autoCheckpoint);
-  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(conn) }) });
-  registerArrayRows(writer, sqliteArrayRows(conn));
-  registerLocation(writer, { dialect: 'sqlite', file });
-  return writer;
-}
-
 /** How a store is opened. */
 export interface OpenOptions {
   /** The server: WAL checkpoints run in a worker thread rather than inside the writer's commits. */
@@ -109,8 +97,11 @@ export async function openSqliteStore(dataDir: string, opts: OpenOptions = {}): 
 
 /** Opens (creating if needed) a SQLite store file, wherever it is and whatever its name, and runs migrations. */
 export async function openSqliteFile(file: string, opts: OpenOptions = {}): Promise<Store> {
-  const writer = openSqliteWriter(file, !opts.backgroundCheckpoints);
+  const writeConn = openConnection(file, false, !opts.backgroundCheckpoints);
   const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(file) : null;
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writeConn) }) });
+  registerArrayRows(writer, sqliteArrayRows(writeConn));
+  registerLocation(writer, { dialect: 'sqlite', file });
   if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>);
   const readConn = openConnection(file, true);
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(readConn) }) });

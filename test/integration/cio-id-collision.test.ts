@@ -17,15 +17,12 @@ let server: TestServer;
 let ws: TestWorkspace;
 
 beforeAll(async () => {
-  // The mock replaces the module in this thread only: the writer applies commands here, not in a writer thread.
-  vi.stubEnv('ROSTER_WRITER_THREAD', '0');
   server = await startServer();
   ws = await server.workspace();
 });
 
 afterAll(async () => {
   await server?.close();
-  vi.unstubAllEnvs();
 });
 
 interface Row {

@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { RosterError, fail } from '../../domain/errors.js';
 import { parseTypedReference, type Reference } from '../../domain/identifiers.js';
 import { deletePeople, type DeleteStatus } from '../../ingest/bulk.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import { callContext } from '../context.js';
 
 const maxIdentifiers = 1000;
 
 /** (Roster) `POST /v1/customers/delete`: up to 1,000 people deleted at once, each answered on its own. */
-export function bulkDeleteRoutes(app: FastifyInstance, writer: CommandWriter) {
+export function bulkDeleteRoutes(app: FastifyInstance, writer: Writer) {
   app.post('/v1/customers/delete', { config: { errorShape: 'app' } }, async (request) => {
     const list = (request.body as { identifiers?: unknown } | undefined)?.identifiers;
     if (!Array.isArray(list) || list.length === 0 || list.length > maxIdentifiers)

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseDedupeAction, parseDedupeKey, parseKeepRule, planDedupe } from '../../domain/dedupe.js';
 import { fail, RosterError } from '../../domain/errors.js';
 import { planCsvColumns, planCsvRecord, resolveDuplicates } from '../../ingest/bulk.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import { findDuplicateGroups, listDuplicates } from '../../queries/duplicates.js';
 import type { Db } from '../../store/types.js';
 import { callContext } from '../context.js';
@@ -23,7 +23,7 @@ function inBody<T>(parse: () => T): T {
 }
 
 /** (Roster) Duplicate people: list the groups sharing a value, and resolve them by merge or delete. */
-export function duplicateRoutes(app: FastifyInstance, db: Db, writer: CommandWriter) {
+export function duplicateRoutes(app: FastifyInstance, db: Db, writer: Writer) {
   const config = { errorShape: 'app' as const };
 
   app.get<{ Querystring: { by?: string; limit?: string; start?: string } }>(

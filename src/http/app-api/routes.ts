@@ -20,7 +20,7 @@ import { parseObjectId, parseObjectTypeId } from '../../domain/objects.js';
 import { devicesStore } from '../../store/devices.js';
 import { peopleStore } from '../../store/people.js';
 import type { Db } from '../../store/types.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import { bulkDeleteRoutes } from './bulk-delete.js';
 import { duplicateRoutes } from './duplicates.js';
 import { suppressionRoutes } from './suppressions.js';
@@ -48,7 +48,7 @@ async function findPerson(db: Db, ws: WorkspaceRecord, rawRef: string, idType = 
 }
 
 /** App API (Bearer app key): reading people back, in Customer.io's shapes. Reads never wait behind writes. */
-export function appApiRoutes(app: FastifyInstance, db: Db, deps: ExportDeps, writer: CommandWriter) {
+export function appApiRoutes(app: FastifyInstance, db: Db, deps: ExportDeps, writer: Writer) {
   const config = { errorShape: 'app' as const };
   workspaceActivityRoutes(app, db);
   customerSearchRoutes(app, db);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fail } from '../../domain/errors.js';
 import { controlChars, suppressionReference } from '../../domain/suppression.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import { suppressionsStore, type SuppressionKey } from '../../store/suppressions.js';
 import type { Db } from '../../store/types.js';
 import { callContext } from '../context.js';
@@ -22,7 +22,7 @@ function decodeCursor(raw: string): SuppressionKey {
 }
 
 /** (Roster) The suppression list: page through it, and unsuppress an identifier. */
-export function suppressionRoutes(app: FastifyInstance, db: Db, writer: CommandWriter) {
+export function suppressionRoutes(app: FastifyInstance, db: Db, writer: Writer) {
   const config = { errorShape: 'app' as const };
 
   app.get<{ Querystring: { limit?: string; start?: string } }>('/v1/suppressions', { config }, async (request) => {

@@ -3,7 +3,7 @@ import { fail } from '../../domain/errors.js';
 import { byteLength } from '../../domain/limits.js';
 import type { CallContext } from '../../ingest/commands.js';
 import { mapSegmentMessage } from '../../ingest/segment/mapping.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import type { Db } from '../../store/types.js';
 import type { AuthCache } from '../auth.js';
 import type { SurfaceAccess } from '../access.js';
@@ -18,12 +18,7 @@ type Msg = Record<string, unknown>;
 const isObject = (v: unknown): v is Msg => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Checks the messages, then applies each as one deduplicated unit; resolves once all have committed. */
-async function ingest(
-  request: FastifyRequest,
-  writer: CommandWriter,
-  messages: Msg[],
-  surface: CallContext['surface'],
-) {
+async function ingest(request: FastifyRequest, writer: Writer, messages: Msg[], surface: CallContext['surface']) {
   if (messages.length > segmentLimits.batchMessages)
     throw fail('invalid_body', `A batch may hold at most ${segmentLimits.batchMessages} messages.`);
   for (const m of messages) {
@@ -59,7 +54,7 @@ const accepted = (reply: FastifyReply) => reply.code(200).send({ success: true }
 /** Segment's tracking protocol (`/v1/identify` … `/v1/batch`) and its Webhooks destinations (`/segment/webhook`). */
 export function segmentRoutes(
   app: FastifyInstance,
-  deps: { db: Db; writer: CommandWriter; cache: AuthCache; masterKey: Buffer; access?: SurfaceAccess },
+  deps: { db: Db; writer: Writer; cache: AuthCache; masterKey: Buffer; access?: SurfaceAccess },
 ) {
   const config = { errorShape: 'segment' as const };
   const access = deps.access;

@@ -7,7 +7,7 @@ import { parseIdentifyPayload } from '../../domain/identify-payload.js';
 import { parseReference, parseTypedReference, type Reference } from '../../domain/identifiers.js';
 import { limits } from '../../domain/limits.js';
 import type { Command } from '../../ingest/commands.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import { callContext } from '../context.js';
 import { sendOutcome, type ErrorShape } from '../errors.js';
 
@@ -27,7 +27,7 @@ function parseSingleIdentifier(raw: unknown, side: string, mode: 'email_or_id' |
 }
 
 /** Track API v1: Customer.io's classic people, events, devices, suppression and merge endpoints. */
-export function trackV1Routes(app: FastifyInstance, writer: CommandWriter) {
+export function trackV1Routes(app: FastifyInstance, writer: Writer) {
   const config = { errorShape: 'track_v1' as ErrorShape };
   const opts = { config, bodyLimit: limits.v1BodyBytes };
   const submit = (request: Parameters<typeof callContext>[0], cmd: Command) =>

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { fail, RosterError } from '../../domain/errors.js';
 import { limits } from '../../domain/limits.js';
 import type { Outcome } from '../../ingest/commands.js';
-import type { CommandWriter } from '../../ingest/writer.js';
+import type { Writer } from '../../ingest/writer.js';
 import { conflictMessage } from '../../ingest/rule-c.js';
 import { callContext } from '../context.js';
 import { sendOutcome } from '../errors.js';
@@ -30,7 +30,7 @@ function itemErrors(index: number, outcome: Outcome) {
 }
 
 /** Track API v2: `/entity` for one operation, `/batch` for many; a batch applies every valid item. */
-export function trackV2Routes(app: FastifyInstance, writer: CommandWriter) {
+export function trackV2Routes(app: FastifyInstance, writer: Writer) {
   const config = { errorShape: 'track_v2' as const };
 
   app.post('/api/v2/entity', { config, bodyLimit: limits.entityBodyBytes }, async (request, reply) => {

@@ -8,9 +8,13 @@ export const statementTimes = new Map();
 /** Adds one statement's wall time, from `started` (process.hrtime.bigint()) to now. */
 export function recordStatement(text, started) {
   const key = text.replace(/\s+/g, ' ').slice(0, 100);
-  const entry = statementTimes.get(key) ?? { calls: 0, ns: 0 };
+  const entry = statementTimes.get(key) ?? { calls: 0, ns: 0, maxNs: 0, slowNs: 0 };
+  const ns = Number(process.hrtime.bigint() - started);
   entry.calls++;
-  entry.ns += Number(process.hrtime.bigint() - started);
+  entry.ns += ns;
+  entry.maxNs = Math.max(entry.maxNs, ns);
+  // Calls over 10 ms: on SQLite a `begin immediate` that long waited for the checkpointer's write lock.
+  if (ns > 10e6) entry.slowNs += ns;
   statementTimes.set(key, entry);
 }
 
@@ -34,7 +38,10 @@ export async function runLoad({ connections, seconds, request, perRequest, postg
   return { items: requests * perRequest, wall, cpu: cpu() };
 }
 
-/** Prints the recorded statement times per item (`unit`: "msg", "op"), the costliest 20 first. */
+/**
+ * Prints the recorded statement times per item (`unit`: "msg", "op"), the costliest 20 first, each with its slowest
+ * call and the part of its time spent in calls over 10 ms.
+ */
 export function printStatementTimes(items, unit) {
   if (statementTimes.size === 0) return;
   const rows = [...statementTimes].sort((a, b) => b[1].ns - a[1].ns);
@@ -43,6 +50,7 @@ export function printStatementTimes(items, unit) {
   for (const [text, e] of rows.slice(0, 20))
     console.log(
       `${(e.ns / items / 1000).toFixed(2).padStart(7)} µs/${unit} ${String(e.calls).padStart(8)} calls ` +
-        `${(e.ns / e.calls / 1000).toFixed(1).padStart(8)} µs/call  ${text}`,
+        `${(e.ns / e.calls / 1000).toFixed(1).padStart(8)} µs/call ` +
+        `${(e.maxNs / 1e6).toFixed(1).padStart(6)} ms max ${(e.slowNs / items / 1000).toFixed(2).padStart(6)} µs/${unit} in calls >10 ms  ${text}`,
     );
 }

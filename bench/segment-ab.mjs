@@ -3,6 +3,8 @@
 // track, 30% identify, 10% page), 8 connections, 3 s warm-up, 10 s measured. Prints msgs/s, the server's CPU (cores,
 // from /proc) and msgs per server core-second, the figure that moves least when other work shares the machine.
 // Each root must be built (`npm run build`). Usage: node bench/segment-ab.mjs <rootA> <rootB> [rounds, default 3]
+// AB_NODE_FLAGS_A / AB_NODE_FLAGS_B give the server of A / B extra Node flags (space-separated), so one root can be
+// compared with itself under another flag.
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +35,7 @@ function segmentBatch(nextId) {
   };
 }
 
-async function measure(root) {
+async function measure(root, nodeFlags) {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-segment-ab-'));
   const env = { ...process.env, ROSTER_DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' };
   const bin = join(root, 'bin/roster.js');
@@ -41,7 +43,11 @@ async function measure(root) {
     execFileSync(process.execPath, [bin, 'workspace', 'create', '--name', 'ab', '--json'], { env }),
   );
   const authorization = `Basic ${Buffer.from(`${ws.segment_write_key}:`).toString('base64')}`;
-  const child = spawn(process.execPath, [bin, 'serve'], { env, cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve'], {
+    env,
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const port = await new Promise((done, fail) => {
       let out = '';
@@ -75,10 +81,14 @@ async function measure(root) {
 }
 
 for (let round = 0; round < Number(rounds); round++)
-  for (const root of [resolve(rootA), resolve(rootB)]) {
-    const r = await measure(root);
+  for (const [root, flags] of [
+    [resolve(rootA), process.env.AB_NODE_FLAGS_A],
+    [resolve(rootB), process.env.AB_NODE_FLAGS_B],
+  ]) {
+    const nodeFlags = flags ? flags.split(' ') : [];
+    const r = await measure(root, nodeFlags);
     console.log(
-      `${r.root}: ${Math.round(r.msgsPerS)} msgs/s · server ${r.cores.toFixed(2)} cores · ` +
+      `${r.root}${flags ? ` (${flags})` : ''}: ${Math.round(r.msgsPerS)} msgs/s · server ${r.cores.toFixed(2)} cores · ` +
         `${Math.round(r.perCore)} msgs per server core-second · failed ${r.failed} · load ${loadavg()[0].toFixed(2)}`,
     );
   }

@@ -63,6 +63,19 @@ describe('Segment tracking API: answers and limits', () => {
       ],
     });
     expect(inBatch.status).toBe(400);
+    // Batch-level context counts in each message it merges into: 20 KB of it and 15 KB of traits are over 32 KB.
+    const merged = await ws.segment('/v1/batch', {
+      context: { note: 'c'.repeat(20 * 1024) },
+      batch: [{ type: 'identify', userId: 'ok', traits: { x: 'y'.repeat(15 * 1024) } }],
+    });
+    expect(merged.status).toBe(400);
+    // A whole body under 32 KB holds no message over it.
+    const small = await ws.segment('/v1/batch', {
+      context: { note: 'c'.repeat(30 * 1024) },
+      batch: [{ type: 'identify', userId: 'small', traits: { plan: 'pro' } }],
+    });
+    expect(small.status).toBe(200);
+    expect(await ws.person('small')).not.toBeNull();
     expect(await ws.person('ok')).toBeNull();
     expect(await ws.person('m0')).toBeNull();
   });

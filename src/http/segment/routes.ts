@@ -21,9 +21,13 @@ const isObject = (v: unknown): v is Msg => v !== null && typeof v === 'object' &
 async function ingest(request: FastifyRequest, writer: Writer, messages: Msg[], surface: CallContext['surface']) {
   if (messages.length > segmentLimits.batchMessages)
     throw fail('invalid_body', `A batch may hold at most ${segmentLimits.batchMessages} messages.`);
+  // A message (batch defaults merged in) is made of parts of the body, so none in a body of at most 32 KB can be over
+  // 32 KB: only a larger body's messages are encoded again to be measured (that cost the Segment row ~3% of its CPU).
+  const raw = request.rawBody ?? '';
+  const bodyFits = raw.length <= segmentLimits.messageBytes && byteLength(raw) <= segmentLimits.messageBytes;
   for (const m of messages) {
     if (!isObject(m)) throw fail('invalid_body', 'Each message must be a JSON object.');
-    if (byteLength(JSON.stringify(m)) > segmentLimits.messageBytes)
+    if (!bodyFits && byteLength(JSON.stringify(m)) > segmentLimits.messageBytes)
       throw fail('payload_too_large', `A message may be at most ${segmentLimits.messageBytes} bytes.`);
   }
   const ws = request.workspace;

@@ -71,8 +71,10 @@ async function measure(root, nodeFlags) {
     const started = Date.now();
     const result = await autocannon({ ...options, duration: SECONDS });
     const cores = (cpuSeconds(child.pid) - cpu) / ((Date.now() - started) / 1000);
+    // The server's peak resident memory so far (kB).
+    const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
     const msgsPerS = (result['2xx'] * 100) / SECONDS;
-    return { root, msgsPerS, cores, perCore: msgsPerS / cores, failed: result.non2xx + result.errors };
+    return { root, msgsPerS, cores, perCore: msgsPerS / cores, peakKb, failed: result.non2xx + result.errors };
   } finally {
     child.kill('SIGTERM');
     await new Promise((done) => (child.exitCode === null ? child.once('exit', done) : done()));
@@ -85,10 +87,12 @@ for (let round = 0; round < Number(rounds); round++)
     [resolve(rootA), process.env.AB_NODE_FLAGS_A],
     [resolve(rootB), process.env.AB_NODE_FLAGS_B],
   ]) {
-    const nodeFlags = flags ? flags.split(' ') : [];
+    // The flags `npm start` gives `roster serve`, then the side's own.
+    const nodeFlags = ['--max-semi-space-size=64', ...(flags ? flags.split(' ') : [])];
     const r = await measure(root, nodeFlags);
     console.log(
       `${r.root}${flags ? ` (${flags})` : ''}: ${Math.round(r.msgsPerS)} msgs/s · server ${r.cores.toFixed(2)} cores · ` +
-        `${Math.round(r.perCore)} msgs per server core-second · failed ${r.failed} · load ${loadavg()[0].toFixed(2)}`,
+        `${Math.round(r.perCore)} msgs per server core-second · peak RSS ${Math.round(r.peakKb / 1024)} MB · ` +
+        `failed ${r.failed} · load ${loadavg()[0].toFixed(2)}`,
     );
   }

@@ -11,12 +11,16 @@ const isoDate =
 function isoToUnixMs(value: string): number | undefined {
   const m = isoDate.exec(value);
   if (!m) return undefined;
-  const [y, mo, d, h = 0, mi = 0, sec = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) =>
-    x === undefined ? undefined : Number(x),
-  ) as number[];
+  // Every Segment message's timestamp is read here: no arrays or closures per call.
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const h = m[4] === undefined ? 0 : Number(m[4]);
+  const mi = m[5] === undefined ? 0 : Number(m[5]);
+  const sec = m[6] === undefined ? 0 : Number(m[6]);
   const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  if (mo! < 1 || mo! > 12 || d! < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
-  const utc = Date.UTC(y!, mo! - 1, d!, h, mi, sec, ms);
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
   if (new Date(utc).getUTCDate() !== d) return undefined;
   if (m[9] === undefined) return utc;
   const offsetH = Number(m[10]);

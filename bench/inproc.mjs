@@ -1,6 +1,52 @@
-// What the in-process harnesses (segment-inproc.mjs, pg-inproc.mjs) share: the load loop, the per-statement wall
-// times they record when BENCH_SQL_TIMES=1, and the table those are printed as.
+// What the in-process harnesses (segment-inproc.mjs, segment-wal-pages.mjs, pg-inproc.mjs) share: the workspace and
+// Writer they load, the Segment request, the load loop, the per-statement wall times they record when
+// BENCH_SQL_TIMES=1, and the table those are printed as. Roster's modules come from dist/ and are imported only when
+// asked for, after a harness has wrapped better-sqlite3's statements.
+import { join } from 'node:path';
 import { startCpuWatch } from './cpu.mjs';
+import { createIdPool, segmentBatchMessages } from './workload.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** A new workspace (email_or_id) in the open store, and a Writer on its write connection. */
+export async function benchWorkspace(store) {
+  const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
+  const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
+  await workspacesStore.create(store.writer, Buffer.alloc(32), {
+    name: 'bench',
+    identifiers: 'email_or_id',
+    allowEmailUpdateById: false,
+  });
+  const [ws] = await workspacesStore.list(store.writer);
+  return { ws, writer: new Writer(store.writer) };
+}
+
+/**
+ * One `/v1/batch` request of the bench's Segment mix (the bodies bench/run.mjs sends, 100 messages each), applied as
+ * the route does: the body parsed, each message mapped and submitted; resolves once all have committed.
+ */
+export async function segmentRequest(ws, writer) {
+  const { mapSegmentMessage } = await import(join(ROOT, 'dist/ingest/segment/mapping.js'));
+  const settings = { identifiers: ws.settings.identifiers, convertTimestamps: ws.segmentConvertTimestamps };
+  const nextId = createIdPool();
+  let seq = 0;
+  return async () => {
+    const body = JSON.stringify({
+      batch: segmentBatchMessages(nextId, 100, () => `bench-${process.pid}-${seq++}`),
+    });
+    const messages = JSON.parse(body).batch;
+    const receivedAt = Date.now();
+    await Promise.all(
+      messages.map((m) => {
+        const mapped = mapSegmentMessage(m, settings);
+        return writer.submit(
+          { ws, surface: 'segment', messageId: mapped.messageId ?? undefined, receivedAt },
+          { kind: 'segment_message', ...mapped },
+        );
+      }),
+    );
+  };
+}
 
 /** Wall time per kind of statement (its text, whitespace folded): calls and nanoseconds. */
 export const statementTimes = new Map();

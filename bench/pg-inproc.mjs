@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
+import { benchWorkspace, printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
 import { attributesFor, createIdPool } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -35,18 +35,10 @@ await admin.query(`create schema ${schema}`);
 const url = `${BASE}${BASE.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 const { openPostgresStore } = await import(join(ROOT, 'dist/store/database.js'));
-const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
-const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
 const { parseV2Operation } = await import(join(ROOT, 'dist/http/track-v2/operation.js'));
 
 const store = await openPostgresStore(url);
-await workspacesStore.create(store.writer, Buffer.alloc(32), {
-  name: 'bench',
-  identifiers: 'email_or_id',
-  allowEmailUpdateById: false,
-});
-const [ws] = await workspacesStore.list(store.writer);
-const writer = new Writer(store.writer);
+const { ws, writer } = await benchWorkspace(store);
 const nextId = createIdPool();
 
 function body() {

@@ -8,8 +8,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
-import { createIdPool, segmentBatchMessages } from './workload.mjs';
+import {
+  benchWorkspace,
+  printStatementTimes,
+  recordStatement,
+  runLoad,
+  segmentRequest,
+  statementTimes,
+} from './inproc.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const SECONDS = Number(process.argv[2] ?? 10);
@@ -33,41 +39,11 @@ if (process.env.BENCH_SQL_TIMES === '1') {
 }
 
 const { openSqliteStore } = await import(join(ROOT, 'dist/store/database.js'));
-const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
-const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
-const { mapSegmentMessage } = await import(join(ROOT, 'dist/ingest/segment/mapping.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-segment-inproc-'));
 const store = await openSqliteStore(dir, { backgroundCheckpoints: true });
-await workspacesStore.create(store.writer, Buffer.alloc(32), {
-  name: 'bench',
-  identifiers: 'email_or_id',
-  allowEmailUpdateById: false,
-});
-const [ws] = await workspacesStore.list(store.writer);
-const settings = { identifiers: ws.settings.identifiers, convertTimestamps: ws.segmentConvertTimestamps };
-const writer = new Writer(store.writer);
-const nextId = createIdPool();
-let seq = 0;
-
-/** The body bench/run.mjs sends (built before the clock starts for each request's parse). */
-function body() {
-  return JSON.stringify({ batch: segmentBatchMessages(nextId, 100, () => `bench-${process.pid}-${seq++}`) });
-}
-
-async function request() {
-  const messages = JSON.parse(body()).batch;
-  const receivedAt = Date.now();
-  await Promise.all(
-    messages.map((m) => {
-      const mapped = mapSegmentMessage(m, settings);
-      return writer.submit(
-        { ws, surface: 'segment', messageId: mapped.messageId ?? undefined, receivedAt },
-        { kind: 'segment_message', ...mapped },
-      );
-    }),
-  );
-}
+const { ws, writer } = await benchWorkspace(store);
+const request = await segmentRequest(ws, writer);
 
 const run = (seconds) =>
   runLoad({ connections: CONNECTIONS, seconds, request, perRequest: 100 }).then((r) => ({

@@ -8,44 +8,18 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIdPool, segmentBatchMessages } from './workload.mjs';
+import { benchWorkspace, segmentRequest } from './inproc.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BEFORE = Number(process.argv[2] ?? 200_000);
 const MEASURED = Number(process.argv[3] ?? 80_000);
 
 const { openSqliteStore } = await import(join(ROOT, 'dist/store/database.js'));
-const { workspacesStore } = await import(join(ROOT, 'dist/store/workspaces.js'));
-const { Writer } = await import(join(ROOT, 'dist/ingest/writer.js'));
-const { mapSegmentMessage } = await import(join(ROOT, 'dist/ingest/segment/mapping.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-wal-pages-'));
 const store = await openSqliteStore(dir);
-await workspacesStore.create(store.writer, Buffer.alloc(32), {
-  name: 'bench',
-  identifiers: 'email_or_id',
-  allowEmailUpdateById: false,
-});
-const [ws] = await workspacesStore.list(store.writer);
-const settings = { identifiers: ws.settings.identifiers, convertTimestamps: ws.segmentConvertTimestamps };
-const writer = new Writer(store.writer);
-const nextId = createIdPool();
-let seq = 0;
-
-/** One `/v1/batch` request's 100 messages, submitted as the route does. */
-async function request() {
-  const messages = JSON.parse(JSON.stringify({ batch: segmentBatchMessages(nextId, 100, () => `m-${seq++}`) })).batch;
-  const receivedAt = Date.now();
-  await Promise.all(
-    messages.map((m) => {
-      const mapped = mapSegmentMessage(m, settings);
-      return writer.submit(
-        { ws, surface: 'segment', messageId: mapped.messageId ?? undefined, receivedAt },
-        { kind: 'segment_message', ...mapped },
-      );
-    }),
-  );
-}
+const { ws, writer } = await benchWorkspace(store);
+const request = await segmentRequest(ws, writer);
 
 /** `count` messages, 8 requests of 100 at a time (the bench's 8 connections). */
 async function apply(count) {

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { startCpuWatch } from './cpu.mjs';
 import { describeActivity, startPgActivity } from './pg-activity.mjs';
+import { serveNodeFlags } from './serve-flags.mjs';
 import { attributesFor, createIdPool, segmentBatchMessages } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -139,9 +140,9 @@ async function createWorkspace(env) {
   };
 }
 
-// The Node flags `npm start` and bin/roster.js's shebang start `roster serve` with, then the profiler's.
+// `roster serve` with the Node flags `npm start` gives it, then the profiler's.
 const serveArgs = () => [
-  '--max-semi-space-size=64',
+  ...serveNodeFlags,
   ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
   'bin/roster.js',
   'serve',

@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { serveNodeFlags } from './serve-flags.mjs';
 import { createIdPool, segmentBatchMessages } from './workload.mjs';
 
 const [rootA, rootB, rounds = '3'] = process.argv.slice(2);
@@ -88,7 +89,7 @@ for (let round = 0; round < Number(rounds); round++)
     [resolve(rootB), process.env.AB_NODE_FLAGS_B],
   ]) {
     // The flags `npm start` gives `roster serve`, then the side's own.
-    const nodeFlags = ['--max-semi-space-size=64', ...(flags ? flags.split(' ') : [])];
+    const nodeFlags = [...serveNodeFlags, ...(flags ? flags.split(' ') : [])];
     const r = await measure(root, nodeFlags);
     console.log(
       `${r.root}${flags ? ` (${flags})` : ''}: ${Math.round(r.msgsPerS)} msgs/s · server ${r.cores.toFixed(2)} cores · ` +

@@ -43,6 +43,8 @@ export async function startPgActivity(url, applicationName) {
     return async () => null;
   }
   const totals = { lock: 0, io: 0, lwlock: 0, other: 0, busy: 0 };
+  // Lock waits by what is waited for: advisory (Roster's identifier buckets), transactionid and tuple (rows).
+  const locks = {};
   let samples = 0;
   let failed = false;
   let stopped = false;
@@ -54,7 +56,11 @@ export async function startPgActivity(url, applicationName) {
            where application_name = $1 and (state = 'active' or state like 'idle in transaction%')`,
           [applicationName],
         );
-        for (const row of rows) totals[categoryOf(row)]++;
+        for (const row of rows) {
+          const category = categoryOf(row);
+          totals[category]++;
+          if (category === 'lock') locks[row.wait_event] = (locks[row.wait_event] ?? 0) + 1;
+        }
         samples++;
       } catch {
         failed = true;
@@ -69,7 +75,8 @@ export async function startPgActivity(url, applicationName) {
     await loop;
     await client.end().catch(() => {});
     if (failed || samples === 0) return null;
-    return { ...Object.fromEntries(Object.entries(totals).map(([k, n]) => [k, n / samples])), cores };
+    const perSample = (counts) => Object.fromEntries(Object.entries(counts).map(([k, n]) => [k, n / samples]));
+    return { ...perSample(totals), locks: perSample(locks), cores };
   };
 }
 
@@ -87,8 +94,16 @@ export function describeActivity(activity, clientName = 'client') {
     busy: `running or waiting for ${clientName}`,
   };
   const total = Object.keys(labels).reduce((sum, k) => sum + activity[k], 0);
+  const lockKinds = Object.entries(activity.locks ?? {})
+    .filter(([, n]) => n >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([event, n]) => `${event} ${n.toFixed(2)}`);
   const parts = Object.entries(labels)
     .filter(([k]) => activity[k] >= 0.005)
-    .map(([k, label]) => `${label} ${activity[k].toFixed(2)}`);
+    .map(([k, label]) =>
+      k === 'lock' && lockKinds.length > 0
+        ? `${label} ${activity[k].toFixed(2)} (${lockKinds.join(', ')})`
+        : `${label} ${activity[k].toFixed(2)}`,
+    );
   return `${total.toFixed(2)} in a transaction: ${parts.join(' · ')}`;
 }

@@ -32,7 +32,9 @@ const schema = `bench_inproc_${process.pid}`;
 const admin = new pg.Client({ connectionString: BASE });
 await admin.connect();
 await admin.query(`create schema ${schema}`);
-const url = `${BASE}${BASE.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+// BENCH_PG_OPTIONS: more server settings for the writer's sessions, e.g. auto_explain's (`-c name=value …`).
+const options = `-c search_path=${schema} ${process.env.BENCH_PG_OPTIONS ?? ''}`.trim();
+const url = `${BASE}${BASE.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
 
 const { openPostgresStore } = await import(join(ROOT, 'dist/store/database.js'));
 const { parseV2Operation } = await import(join(ROOT, 'dist/http/track-v2/operation.js'));
@@ -78,6 +80,16 @@ try {
       `1-min load average ${loadavg()[0].toFixed(2)}`,
   );
   printStatementTimes(r.ops, 'op');
+  if (process.env.BENCH_PG_STATS === '1') {
+    // What the writes did to each table: inserts, updates and how many of those were HOT (no index entries).
+    const stats = await admin.query(
+      `select relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_live_tup,
+        (select count(*) from pg_index i where i.indrelid = s.relid) as indexes
+       from pg_stat_user_tables s where schemaname = $1 and (n_tup_ins > 0 or n_tup_upd > 0) order by relname`,
+      [schema],
+    );
+    console.table(stats.rows);
+  }
 } finally {
   await writer.close();
   await store.close();

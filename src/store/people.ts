@@ -6,7 +6,7 @@ import type { PersonIdentity } from '../domain/identify.js';
 import type { Database, PeopleTable } from './schema.js';
 import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { keyList, lockRows, onPostgres, type Db } from './types.js';
-import { unitOf, type PersonKeyKind, type TableRows, type UnitPerson } from './unit-of-work.js';
+import { peoplePkSequence, unitOf, type PersonKeyKind, type TableRows, type UnitPerson } from './unit-of-work.js';
 import { attributeKeysStore } from './attribute-keys.js';
 import { bulkInsert, columnsOf, pgInsertWrite, pgWriteTogether, type BulkTable, type PgWrite } from './bulk.js';
 import { eventsStore } from './events.js';
@@ -386,8 +386,7 @@ async function lockHolders(
     }>`select (select count(*) from (select pg_advisory_xact_lock(${workspacePk}::int4, b)
         from (select distinct (hashtextextended(k, 0) & ${identifierBuckets - 1})::int4 as b
           from unnest(${lockKeys}::text[]) as k order by b offset 0) as buckets) as locked) as locked,
-      array(select nextval(pg_get_serial_sequence('people', 'pk'))::int8
-        from generate_series(1, ${pkCount}::int)) as pks`.execute(db);
+      array(select nextval(${peoplePkSequence})::int8 from generate_series(1, ${pkCount}::int)) as pks`.execute(db);
     pks = r.rows[0]!.pks.map(Number);
   }
   const holds = [

@@ -8,7 +8,7 @@ import { startCheckpointer } from './checkpointer.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { registerArrayRows, registerLocation, type ArrayRowRunner } from './direct-access.js';
-import { NulSafeClient } from './pg-client.js';
+import { NulSafeClient, statementName } from './pg-client.js';
 
 /** The open store: one connection that writes (the ingest writer's), one that reads, both on the same file. */
 export interface Store {
@@ -122,18 +122,6 @@ export async function openSqliteFile(file: string, opts: OpenOptions = {}): Prom
 
 /** Connections that have Roster's settings (planner.ts), whichever of Kysely or postgresArrayRows opened them. */
 const settled = new WeakSet<pg.PoolClient>();
-
-// Names of statements kept prepared (postgresArrayRows with `prepare`), one per SQL text in this process; each
-// connection prepares a name the first time it runs it (node-postgres remembers which it has).
-const statementNames = new Map<string, string>();
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `roster_${statementNames.size + 1}`;
-    statementNames.set(text, name);
-  }
-  return name;
-}
 
 /** Array rows through the pool, on a connection with the same settings as Kysely's. */
 const postgresArrayRows =

@@ -16,11 +16,55 @@ const withoutNul = (v: unknown): unknown =>
     : Array.isArray(v) // the writer's multi-row statements send a column as an array
       ? v.map(withoutNul)
       : v;
+
+/**
+ * Names of statements kept prepared, one per SQL text in this process; each connection prepares a name the first
+ * time it runs it (node-postgres remembers which names it has).
+ */
+const statementNames = new Map<string, string>();
+export function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `roster_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Kysely sends every statement unnamed, so PostgreSQL parses and plans it at every run: for the writer's batch
+ * statements that was about a tenth of PostgreSQL's time. As pgjdbc does (prepareThreshold), a text run with
+ * parameters `prepareAfter` times is from then on sent by name, prepared once on each connection. Bounded: texts
+ * that keep changing (placeholder lists of every length) are no longer counted past `maxCounted`, and no more than
+ * `maxPrepared` are named.
+ */
+const prepareAfter = 3;
+const maxCounted = 2000;
+const maxPrepared = 300;
+const runs = new Map<string, number>();
+
+function autoName(text: string): string | undefined {
+  const named = statementNames.get(text);
+  if (named !== undefined) return named;
+  if (statementNames.size >= maxPrepared) return undefined;
+  const n = (runs.get(text) ?? 0) + 1;
+  if (n < prepareAfter) {
+    if (n > 1 || runs.size < maxCounted) runs.set(text, n);
+    return undefined;
+  }
+  runs.delete(text);
+  return statementName(text);
+}
+
 export class NulSafeClient extends pg.Client {
   override query(...args: unknown[]): never {
     const [config, values] = args;
-    if (Array.isArray(values)) args[1] = values.map(withoutNul);
-    else if (config && typeof config === 'object' && Array.isArray((config as pg.QueryConfig).values))
+    if (Array.isArray(values)) {
+      args[1] = values.map(withoutNul);
+      // query(text, values): Kysely's call. Without parameters pg uses the simple protocol, one message: keep it.
+      const name = args.length === 2 && typeof config === 'string' && values.length > 0 ? autoName(config) : undefined;
+      if (name !== undefined) args = [{ name, text: config, values: args[1] }];
+    } else if (config && typeof config === 'object' && Array.isArray((config as pg.QueryConfig).values))
       args[0] = { ...(config as pg.QueryConfig), values: (config as pg.QueryConfig).values!.map(withoutNul) };
     return (super.query as (...a: unknown[]) => never)(...args);
   }

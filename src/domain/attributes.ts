@@ -21,12 +21,22 @@ export function parseAttribute(name: string, raw: unknown): AttributeValue | nul
   if (t !== 'string' && t !== 'number' && t !== 'boolean' && t !== 'object')
     throw fail('invalid_attribute', `${name}: unsupported value type.`, name);
   if (t === 'number' && !Number.isFinite(raw)) throw fail('invalid_attribute', `${name}: not a finite number.`, name);
-  const encoded = JSON.stringify(raw);
-  if (byteLength(encoded) > limits.attributeValueBytes)
+  if (encodedBytesOver(raw, limits.attributeValueBytes))
     throw fail('invalid_attribute', `${name}: value over ${limits.attributeValueBytes} bytes.`, name);
   if (t === 'object' && hasForbiddenKey(raw))
     throw fail('invalid_attribute', `${name}: contains a forbidden key.`, name);
   return raw as AttributeValue;
+}
+
+/**
+ * Whether the value's JSON is over `max` bytes. Most values need no encoding to tell: a finite number or a boolean
+ * is at most 25 bytes, and a string's JSON at most 6 bytes per UTF-16 unit plus its quotes (`\u001f`), so a short
+ * string is measured as it is. Encoding every value was about 2% of a batch of identifies.
+ */
+export function encodedBytesOver(raw: unknown, max: number): boolean {
+  if ((typeof raw === 'number' || typeof raw === 'boolean') && max >= 25) return false;
+  if (typeof raw === 'string' && raw.length * 6 + 2 <= max) return false;
+  return byteLength(JSON.stringify(raw)) > max;
 }
 
 function hasForbiddenKey(value: unknown): boolean {
@@ -67,7 +77,7 @@ export function mergeAttributes(
         delete attributes[key];
         changed.push(key);
       }
-    } else if (!Object.hasOwn(attributes, key) || JSON.stringify(attributes[key]) !== JSON.stringify(value)) {
+    } else if (!Object.hasOwn(attributes, key) || !sameValue(attributes[key]!, value)) {
       attributes[key] = value;
       changed.push(key);
     }
@@ -76,6 +86,10 @@ export function mergeAttributes(
     throw fail('too_many_attributes', `A person may have at most ${limits.attributesPerPerson} attributes.`);
   return { attributes, timestamps, changed };
 }
+
+/** Whether two stored values are the same JSON: scalars compared as they are, objects and arrays by encoding. */
+const sameValue = (a: AttributeValue, b: AttributeValue): boolean =>
+  typeof a !== 'object' || typeof b !== 'object' ? a === b : JSON.stringify(a) === JSON.stringify(b);
 
 /** Parses the `unsubscribed` attribute strictly: anything but the listed truthy/falsy forms is refused. */
 export function parseUnsubscribed(raw: unknown): boolean | null {

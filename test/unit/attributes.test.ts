@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  encodedBytesOver,
   mergeAttributes,
   parseAttribute,
   parseUnsubscribed,
@@ -96,6 +97,9 @@ describe('parseAttribute: limits (name ≤ 150 bytes, value ≤ 1000 bytes JSON-
       { row: 'object of 1001 bytes JSON', value: { k: 'a'.repeat(1001 - '{"k":""}'.length) }, ok: false },
       { row: 'array of 1001 bytes JSON', value: ['a'.repeat(1001 - '[""]'.length)], ok: false },
       { row: 'string with escapes counted as encoded (500 quotes → 1002 bytes)', value: '"'.repeat(500), ok: false },
+      // Control characters are the longest escapes (\u0001: 6 bytes): the most a string's length can say alone.
+      { row: 'string, 166 × U+0001 = 998 bytes JSON', value: '\u0001'.repeat(166), ok: true },
+      { row: 'string, 167 × U+0001 = 1004 bytes JSON', value: '\u0001'.repeat(167), ok: false },
     ].map((r) => [`value: ${r.row} → ${r.ok ? 'accepted' : 'invalid_attribute'}`, r] as const),
   )('%s', (_title, { value, ok }) => {
     if (ok) expect(parseAttribute('big', value)).toEqual(value);
@@ -128,6 +132,23 @@ describe('parseAttribute: __proto__, constructor and prototype are refused (Rost
 
   it.each(['Constructor', 'proto', 'prototype_id', 'toString'])('%s is an ordinary name', (name) => {
     expect(parseAttribute(name, 'x')).toBe('x');
+  });
+});
+
+describe('encodedBytesOver: whether the JSON of a value is over a size, encoded only when type and length cannot tell', () => {
+  it.each(
+    [
+      { row: 'a short string under a large size', value: 'abc', max: 1000, over: false },
+      { row: 'a string whose JSON is exactly the size', value: 'abc', max: 5, over: false },
+      { row: 'a string whose JSON is one byte over', value: 'abcd', max: 5, over: true },
+      { row: 'multibyte characters counted in bytes', value: 'éé', max: 5, over: true },
+      { row: 'a long number under a small size', value: -1.2345678901234568e-300, max: 10, over: true },
+      { row: 'the same number under 24 bytes (its JSON is 24)', value: -1.2345678901234568e-300, max: 24, over: false },
+      { row: 'a boolean under a 4-byte size', value: false, max: 4, over: true },
+      { row: 'an object measured encoded', value: { k: 'v' }, max: 8, over: true },
+    ].map((r) => [`${r.row} → ${r.over ? 'over' : 'not over'}`, r] as const),
+  )('%s', (_title, { value, max, over }) => {
+    expect(encodedBytesOver(value, max)).toBe(over);
   });
 });
 
@@ -176,6 +197,20 @@ describe('mergeAttributes: shallow merge, null removes', () => {
         changes: { o: { k: [1, 2] } },
         result: { o: { k: [1, 2] } },
         changed: [],
+      },
+      {
+        row: 'an object replacing a scalar is a change, and a scalar replacing an object',
+        current: { a: 1, o: { k: 1 } },
+        changes: { a: { k: 1 }, o: 1 },
+        result: { a: { k: 1 }, o: 1 },
+        changed: ['a', 'o'],
+      },
+      {
+        row: 'true and 1, false and 0 are different values',
+        current: { a: 1, b: 0 },
+        changes: { a: true, b: false },
+        result: { a: true, b: false },
+        changed: ['a', 'b'],
       },
       {
         row: '1 and "1" are different values',

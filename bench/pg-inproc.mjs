@@ -57,7 +57,7 @@ async function request() {
   const receivedAt = Date.now();
   await Promise.all(
     items.map((item) =>
-      writer.submit({ ws, surface: 'track_v2', receivedAt }, parseV2Operation(item, ws.settings.identifiers)),
+      writer.submit({ ws, surface: 'track_v2', receivedAt }, parseV2Operation(item, ws.settings.identifiers, true)),
     ),
   );
 }

@@ -40,11 +40,14 @@ function required(raw: unknown): unknown[] {
   return raw;
 }
 
-/** Turns one Track API v2 operation (`{type, action, identifiers, …}`) into a command. */
-export function parseV2Operation(raw: unknown, mode: IdentifierMode): Command {
+/**
+ * Turns one Track API v2 operation (`{type, action, identifiers, …}`) into a command. `fits`: the request body it
+ * came in is at most 32 KB, so the operation is too and need not be encoded again to be measured.
+ */
+export function parseV2Operation(raw: unknown, mode: IdentifierMode, fits = false): Command {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw fail('invalid_body', 'Each operation must be a JSON object.');
-  if (byteLength(JSON.stringify(raw)) > limits.entityBodyBytes)
+  if (!fits && byteLength(JSON.stringify(raw)) > limits.entityBodyBytes)
     throw fail('payload_too_large', `An operation may be at most ${limits.entityBodyBytes} bytes.`);
   const op = raw as Operation;
   if (op.type === 'person') return parsePersonOperation(op, mode);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fail, RosterError } from '../../domain/errors.js';
-import { limits } from '../../domain/limits.js';
+import { byteLength, limits } from '../../domain/limits.js';
 import type { Outcome } from '../../ingest/commands.js';
 import type { Writer } from '../../ingest/writer.js';
 import { conflictMessage } from '../../ingest/rule-c.js';
@@ -34,7 +34,8 @@ export function trackV2Routes(app: FastifyInstance, writer: Writer) {
   const config = { errorShape: 'track_v2' as const };
 
   app.post('/api/v2/entity', { config, bodyLimit: limits.entityBodyBytes }, async (request, reply) => {
-    const cmd = parseV2Operation(request.body, request.workspace.settings.identifiers);
+    // bodyLimit already holds the body, and so the operation, to 32 KB.
+    const cmd = parseV2Operation(request.body, request.workspace.settings.identifiers, true);
     return sendOutcome(reply, 'track_v2', await writer.submit(callContext(request, 'track_v2'), cmd));
   });
 
@@ -43,10 +44,13 @@ export function trackV2Routes(app: FastifyInstance, writer: Writer) {
     if (!body || typeof body !== 'object' || !Array.isArray(body.batch))
       throw fail('invalid_body', 'batch: required, an array of operations.', 'batch');
     const mode = request.workspace.settings.identifiers;
+    // An operation is part of the body: in a body of at most 32 KB none can be over 32 KB, so none is measured.
+    const raw = request.rawBody ?? '';
+    const fits = raw.length <= limits.entityBodyBytes && byteLength(raw) <= limits.entityBodyBytes;
     const outcomes = await Promise.all(
       body.batch.map((item): Promise<Outcome> => {
         try {
-          return writer.submit(callContext(request, 'track_v2'), parseV2Operation(item, mode));
+          return writer.submit(callContext(request, 'track_v2'), parseV2Operation(item, mode, fits));
         } catch (err) {
           if (err instanceof RosterError) return Promise.resolve({ status: 'error', error: err });
           throw err;

@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { pgColumns } from './pg-arrays.js';
 import { onPostgres, type Db } from './types.js';
 
 /** A table that takes rows many at a time: its columns in order, with their PostgreSQL types (for unnest). */
@@ -74,7 +75,7 @@ export function pgInsertWrite(t: BulkTable, rows: readonly (readonly unknown[])[
   return {
     key: t.table,
     text: (first, guard) => pgInsertText(t, first, guard),
-    params: columnsOf(rows, t.columns.length),
+    params: pgColumns(rows, t.columns.length),
   };
 }
 
@@ -113,16 +114,6 @@ export async function pgWriteTogether(db: Db, writes: readonly PgWrite[]): Promi
   );
 }
 
-/** Column arrays of the rows, as PostgreSQL's unnest takes them. */
-export function columnsOf(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(rows.length));
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    for (let c = 0; c < width; c++) columns[c]![r] = row[c];
-  }
-  return columns;
-}
-
 /**
  * Inserts the rows (each in column order) in as few statements as the dialect allows, in order: on both dialects
  * rows get ascending keys in the order given, so a person's activity keeps its order. Returns how many rows were
@@ -136,7 +127,7 @@ export async function bulkInsert(db: Db, t: BulkTable, rows: readonly (readonly 
   if (onPostgres(db)) {
     for (let i = 0; i < rows.length; i += pgChunk) {
       const chunk = rows.slice(i, i + pgChunk);
-      const r = await db.executeQuery(CompiledQuery.raw(pgInsert(t), columnsOf(chunk, t.columns.length)));
+      const r = await db.executeQuery(CompiledQuery.raw(pgInsert(t), pgColumns(chunk, t.columns.length)));
       stored += Number(r.numAffectedRows ?? 0n);
     }
     return stored;

@@ -8,7 +8,8 @@ import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { keyList, lockRows, onPostgres, type Db } from './types.js';
 import { peoplePkSequence, unitOf, type PersonKeyKind, type TableRows, type UnitPerson } from './unit-of-work.js';
 import { attributeKeysStore } from './attribute-keys.js';
-import { bulkInsert, columnsOf, pgInsertWrite, pgWriteTogether, type BulkTable, type PgWrite } from './bulk.js';
+import { pgArray, pgColumns } from './pg-arrays.js';
+import { bulkInsert, pgInsertWrite, pgWriteTogether, type BulkTable, type PgWrite } from './bulk.js';
 import { eventsStore } from './events.js';
 import type { SuppressionKey } from './suppressions.js';
 import { sql, type ExpressionBuilder } from 'kysely';
@@ -283,7 +284,7 @@ export const peopleStore = {
           const row = toRow(u.now, u.emailNorm);
           return [u.now.pk, ...mutableColumns.map((c) => row[c])];
         });
-        writes.push({ key: 'people:update', text: pgBulkUpdate, params: columnsOf(rows, mutableColumns.length + 1) });
+        writes.push({ key: 'people:update', text: pgBulkUpdate, params: pgColumns(rows, mutableColumns.length + 1) });
       }
       if (created.length > 0) writes.push(pgInsertWrite(peopleTable, createdRows()));
       for (const [table, rows] of after) writes.push(pgInsertWrite(table, rows));
@@ -385,18 +386,20 @@ async function lockHolders(
       pks: string[];
     }>`select (select count(*) from (select pg_advisory_xact_lock(${workspacePk}::int4, b)
         from (select distinct (hashtextextended(k, 0) & ${identifierBuckets - 1})::int4 as b
-          from unnest(${lockKeys}::text[]) as k order by b offset 0) as buckets) as locked) as locked,
+          from unnest(${pgArray(lockKeys)}::text[]) as k order by b offset 0) as buckets) as locked) as locked,
       array(select nextval(${peoplePkSequence})::int8 from generate_series(1, ${pkCount}::int)) as pks`.execute(db);
     pks = r.rows[0]!.pks.map(Number);
   }
   const holds = [
-    ...(keys.ids.length ? [sql`(id is not null and id = any(${keys.ids}::text[]))`] : []),
-    ...(keys.emailKeys.length ? [sql`(email_key is not null and email_key = any(${keys.emailKeys}::text[]))`] : []),
-    ...(keys.cioIds.length ? [sql`cio_id = any(${keys.cioIds}::text[])`] : []),
+    ...(keys.ids.length ? [sql`(id is not null and id = any(${pgArray(keys.ids)}::text[]))`] : []),
+    ...(keys.emailKeys.length
+      ? [sql`(email_key is not null and email_key = any(${pgArray(keys.emailKeys)}::text[]))`]
+      : []),
+    ...(keys.cioIds.length ? [sql`cio_id = any(${pgArray(keys.cioIds)}::text[])`] : []),
     ...(keys.anonymousIds.length
       ? [
           sql`pk in (select person_pk from anonymous_ids where workspace_pk = ${workspacePk}
-            and anonymous_id = any(${keys.anonymousIds}::text[]))`,
+            and anonymous_id = any(${pgArray(keys.anonymousIds)}::text[]))`,
         ]
       : []),
   ];
@@ -410,8 +413,8 @@ async function lockHolders(
         suppressions.length === 0
           ? sql`'[]'::json`
           : sql`(select coalesce(json_agg(json_build_array(s.kind, s.value)), '[]'::json) from suppressions s
-        where s.workspace_pk = ${workspacePk} and ((s.kind = 'id' and s.value = any(${suppressedIds}::text[]))
-          or (s.kind = 'email' and s.value = any(${suppressedEmails}::text[]))))`
+        where s.workspace_pk = ${workspacePk} and ((s.kind = 'id' and s.value = any(${pgArray(suppressedIds)}::text[]))
+          or (s.kind = 'email' and s.value = any(${pgArray(suppressedEmails)}::text[]))))`
       } as suppressed`.execute(db);
   return { rows: r.rows[0]!.people, suppressed: r.rows[0]!.suppressed, pks };
 }

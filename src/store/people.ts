@@ -405,18 +405,23 @@ async function lockHolders(
   ];
   const suppressedIds = suppressions.filter((k) => k.kind === 'id').map((k) => k.value);
   const suppressedEmails = suppressions.filter((k) => k.kind === 'email').map((k) => k.value);
-  const r = await sql<{ people: Selectable<PeopleTable>[]; suppressed: [string, string][] }>`with held as materialized (
+  // The people as rows, then one more row (every people column null) carrying the suppressed keys: aggregating the
+  // people into JSON cost PostgreSQL about 5% of its time under the batch load, for the server to parse it back.
+  const r = await sql<Selectable<PeopleTable> & { suppressed: [string, string][] | null }>`with held as materialized (
       select * from people where workspace_pk = ${workspacePk} and (${sql.join(holds, sql` or `)})
       order by pk for update)
-    select (select coalesce(json_agg(held), '[]'::json) from held) as people,
-      ${
-        suppressions.length === 0
-          ? sql`'[]'::json`
-          : sql`(select coalesce(json_agg(json_build_array(s.kind, s.value)), '[]'::json) from suppressions s
+    select held.*, null::json as suppressed from held
+    union all
+    select (null::people).*, ${
+      suppressions.length === 0
+        ? sql`'[]'::json`
+        : sql`(select coalesce(json_agg(json_build_array(s.kind, s.value)), '[]'::json) from suppressions s
         where s.workspace_pk = ${workspacePk} and ((s.kind = 'id' and s.value = any(${pgArray(suppressedIds)}::text[]))
           or (s.kind = 'email' and s.value = any(${pgArray(suppressedEmails)}::text[]))))`
-      } as suppressed`.execute(db);
-  return { rows: r.rows[0]!.people, suppressed: r.rows[0]!.suppressed, pks };
+    }`.execute(db);
+  const rows = r.rows.filter((row) => row.suppressed === null);
+  const suppressed = r.rows.find((row) => row.suppressed !== null)?.suppressed ?? [];
+  return { rows, suppressed, pks };
 }
 
 // Advisory locks per workspace on 2^31 buckets of identifiers (a 31-bit hash). The lock table holds one lock per

@@ -45,8 +45,8 @@ export function trackV2Routes(app: FastifyInstance, writer: Writer) {
       throw fail('invalid_body', 'batch: required, an array of operations.', 'batch');
     const mode = request.workspace.settings.identifiers;
     // An operation is part of the body: in a body of at most 32 KB none can be over 32 KB, so none is measured.
-    const raw = request.rawBody ?? '';
-    const fits = raw.length <= limits.entityBodyBytes && byteLength(raw) <= limits.entityBodyBytes;
+    const raw = request.rawBody;
+    const fits = raw !== undefined && raw.length <= limits.entityBodyBytes && byteLength(raw) <= limits.entityBodyBytes;
     const outcomes = await Promise.all(
       body.batch.map((item): Promise<Outcome> => {
         try {

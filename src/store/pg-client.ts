@@ -36,11 +36,11 @@ export function statementName(text: string): string {
  * statements that was about a tenth of PostgreSQL's time. As pgjdbc does (prepareThreshold), a text run with
  * parameters `prepareAfter` times is from then on sent by name, prepared once on each connection. Bounded: texts
  * that keep changing (placeholder lists of every length) are no longer counted past `maxCounted`, and no more than
- * `maxPrepared` are named.
+ * `maxPrepared` are named, since each connection keeps a plan for each (a writer batch uses a few dozen texts).
  */
 const prepareAfter = 3;
 const maxCounted = 2000;
-const maxPrepared = 300;
+const maxPrepared = 100;
 const runs = new Map<string, number>();
 
 function autoName(text: string): string | undefined {

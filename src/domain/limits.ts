@@ -22,3 +22,11 @@ export const limits = {
 
 /** UTF-8 length of a string. */
 export const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/**
+ * Whether a request body's text is at most `max` bytes (false when there is no text to measure). Every part of such
+ * a body is smaller, so a route need not encode its parts again to measure them (UTF-16 length first: it is cheap,
+ * and a string's UTF-8 is never shorter).
+ */
+export const bodyAtMost = (raw: string | undefined, max: number): boolean =>
+  raw !== undefined && raw.length <= max && byteLength(raw) <= max;

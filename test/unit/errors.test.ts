@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { errorCatalogue, fail, RosterError, type ErrorCode } from '../../src/domain/errors.js';
-import { byteLength, limits } from '../../src/domain/limits.js';
+import { bodyAtMost, byteLength, limits } from '../../src/domain/limits.js';
 import { named } from './support.js';
 
 describe('RosterError', () => {
@@ -81,5 +81,22 @@ describe('limits (identity.md, Words / Attributes / Events)', () => {
     ),
   )('%s', (_title, { s, bytes }) => {
     expect(byteLength(s)).toBe(bytes);
+  });
+});
+
+describe('bodyAtMost: a body small enough that no part of it needs measuring', () => {
+  it.each(
+    named(
+      [
+        { row: 'no body text', raw: undefined, max: 10, fits: false },
+        { row: 'empty', raw: '', max: 10, fits: true },
+        { row: 'exactly the size', raw: 'abcde', max: 5, fits: true },
+        { row: 'one byte over', raw: 'abcdef', max: 5, fits: false },
+        { row: 'short in characters, over in UTF-8 bytes', raw: 'éééé', max: 5, fits: false },
+      ],
+      (r) => `${r.row} → ${r.fits ? 'fits' : 'measured'}`,
+    ),
+  )('%s', (_title, { raw, max, fits }) => {
+    expect(bodyAtMost(raw, max)).toBe(fits);
   });
 });

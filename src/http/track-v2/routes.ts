@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fail, RosterError } from '../../domain/errors.js';
-import { byteLength, limits } from '../../domain/limits.js';
+import { bodyAtMost, limits } from '../../domain/limits.js';
 import type { Outcome } from '../../ingest/commands.js';
 import type { Writer } from '../../ingest/writer.js';
 import { conflictMessage } from '../../ingest/rule-c.js';
@@ -45,8 +45,7 @@ export function trackV2Routes(app: FastifyInstance, writer: Writer) {
       throw fail('invalid_body', 'batch: required, an array of operations.', 'batch');
     const mode = request.workspace.settings.identifiers;
     // An operation is part of the body: in a body of at most 32 KB none can be over 32 KB, so none is measured.
-    const raw = request.rawBody;
-    const fits = raw !== undefined && raw.length <= limits.entityBodyBytes && byteLength(raw) <= limits.entityBodyBytes;
+    const fits = bodyAtMost(request.rawBody, limits.entityBodyBytes);
     const outcomes = await Promise.all(
       body.batch.map((item): Promise<Outcome> => {
         try {

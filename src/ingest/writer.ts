@@ -21,7 +21,7 @@ export interface WriterOptions {
   maxBatch?: number;
   /**
    * PostgreSQL: how many batches may be in flight at once, each in its own transaction on its own connection
-   * (default ROSTER_PG_WRITERS, else 1). SQLite always has one: it has one write lock.
+   * (default ROSTER_PG_WRITERS, else 2). SQLite always has one: it has one write lock.
    */
   writers?: number;
   onBatch?: (size: number, ms: number) => void;
@@ -97,14 +97,39 @@ export class Writer {
   /**
    * The batch in one transaction; null when it failed. One that lost a race to another process (a person it was
    * creating was just created there) is re-run whole first: the re-run reads the winner's row and applies to it.
+   * `firstError` is how a first attempt made elsewhere ended; the loop then starts at the second.
    */
-  private async applyTogether(batch: Pending[], onLocked: () => void): Promise<Outcome[] | null> {
-    for (let attempt = 1; ; attempt++) {
+  private async applyTogether(batch: Pending[], onLocked: () => void, firstError?: unknown): Promise<Outcome[] | null> {
+    for (let attempt = firstError === undefined ? 1 : 2; ; attempt++) {
+      if (attempt > 1 && (attempt > maxBatchAttempts || !isRetryableConflict(firstError))) return null;
       try {
         return await writeTransaction(this.db, (trx) => applyBatch(trx, batch, onLocked));
       } catch (err) {
-        if (attempt >= maxBatchAttempts || !isRetryableConflict(err)) return null;
+        firstError = err;
       }
+    }
+  }
+
+  /**
+   * A batch's first attempt while the batch before it may still be in flight. It commits only once that one's first
+   * attempt has committed: had that one failed, it would be re-run after this one and could overwrite this one's newer
+   * update of a person both name. So it rolls back instead when the one before failed, or is still not done after
+   * `orderWaitMs` (which can also mean the one before waits for a lock this one holds, a wait PostgreSQL cannot see).
+   */
+  private async firstAttempt(
+    batch: Pending[],
+    onLocked: () => void,
+    before: InFlight | null,
+  ): Promise<{ outcomes: Outcome[] } | { error: unknown }> {
+    try {
+      const outcomes = await writeTransaction(this.db, async (trx) => {
+        const outcomes = await applyBatch(trx, batch, onLocked);
+        if (before && !(await committedWithin(before, orderWaitMs))) throw new OutOfOrder();
+        return outcomes;
+      });
+      return { outcomes };
+    } catch (error) {
+      return { error };
     }
   }
 
@@ -121,6 +146,7 @@ export class Writer {
 
   private async drain(): Promise<void> {
     const running = new Set<Promise<void>>();
+    let before: InFlight | null = null;
     while (this.queue.length > 0 || running.size > 0) {
       if (this.queue.length === 0 || running.size >= this.writers) {
         await Promise.race([...running, new Promise<void>((r) => (this.wake = r))]);
@@ -132,20 +158,33 @@ export class Writer {
       const gate = batch.every((p) => deferrable(p.cmd)) ? 'locked' : 'done';
       let locked!: () => void;
       const holdsLocks = new Promise<void>((r) => (locked = r));
-      const run: Promise<void> = this.run(batch, locked).finally(() => {
+      const current = inFlight();
+      const run: Promise<void> = this.run(batch, locked, before, current).finally(() => {
         locked();
+        current.finish();
         running.delete(run);
       });
       running.add(run);
+      before = current;
       await (gate === 'locked' ? holdsLocks : run);
     }
     this.draining = null;
   }
 
-  /** Applies a batch (together, else one command per transaction) and answers its callers. */
-  private async run(batch: Pending[], locked: () => void): Promise<void> {
+  /**
+   * Applies a batch (together, else one command per transaction) and answers its callers. When its first attempt
+   * fails, everything before it is let finish first, so the batches of a process still apply in the order taken.
+   */
+  private async run(batch: Pending[], locked: () => void, before: InFlight | null, current: InFlight): Promise<void> {
     const started = performance.now();
-    const outcomes = await this.applyTogether(batch, locked);
+    const first = await this.firstAttempt(batch, locked, before);
+    current.firstAttemptEnded('outcomes' in first);
+    let outcomes: Outcome[] | null;
+    if ('outcomes' in first) outcomes = first.outcomes;
+    else {
+      await before?.done;
+      outcomes = await this.applyTogether(batch, locked, first.error instanceof OutOfOrder ? undefined : first.error);
+    }
     locked();
     this.noteApplied(batch.length);
     if (outcomes) batch.forEach((p, i) => p.resolve(outcomes[i]!));
@@ -160,6 +199,51 @@ export class Writer {
     this.options.onBatch?.(batch.length, performance.now() - started);
   }
 }
+
+/** A batch taken by the drain loop, as the batch after it sees it. */
+interface InFlight {
+  /** Whether its first attempt committed, once that attempt has ended. */
+  committed: Promise<boolean>;
+  /** Settles once every command of it has its outcome. */
+  done: Promise<void>;
+  finished: boolean;
+  firstAttemptEnded(committed: boolean): void;
+  finish(): void;
+}
+
+function inFlight(): InFlight {
+  let ended!: (committed: boolean) => void;
+  let finish!: () => void;
+  const f: InFlight = {
+    committed: new Promise<boolean>((r) => (ended = r)),
+    done: new Promise<void>((r) => (finish = r)),
+    finished: false,
+    firstAttemptEnded: (committed) => ended(committed),
+    finish: () => {
+      f.finished = true;
+      ended(false);
+      finish();
+    },
+  };
+  return f;
+}
+
+/** Whether `before`'s first attempt committed within `ms` (at once when it is already done). */
+async function committedWithin(before: InFlight, ms: number): Promise<boolean> {
+  if (before.finished) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([before.committed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Thrown to roll back a batch that may not commit before the batch ahead of it (see Writer.firstAttempt). */
+class OutOfOrder extends Error {}
+
+const orderWaitMs = 1000;
 
 // A command that lost a race to another process (its identifier was just taken) is re-run: the re-run sees the
 // winner's row and applies the identity rules to it.

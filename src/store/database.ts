@@ -143,7 +143,7 @@ const postgresArrayRows =
     }
   };
 
-/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 1). */
+/** ROSTER_PG_WRITERS: batches in flight at once per process on PostgreSQL (1 to 16, default 2). */
 export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.ROSTER_PG_WRITERS;
   if (raw === undefined || raw === '') return defaultPgWriters;
@@ -153,9 +153,9 @@ export function pgWritersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-// One by default: with more, a batch re-run after losing a race to another process can commit after a later batch
-// of its own process that names the same person, so an older update could win (docs/scaling.md).
-export const defaultPgWriters = 1;
+// Two by default: a process prepares its next batch while PostgreSQL works on the one before (the writer keeps their
+// order, ingest/writer.ts; docs/scaling.md).
+export const defaultPgWriters = 2;
 
 /**
  * Opens the PostgreSQL store at `url` and runs migrations (Kysely's migrator takes a lock, so several processes

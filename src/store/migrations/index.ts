@@ -9,6 +9,7 @@ import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
 import { segmentsExportsMigration } from './0007_segments_exports.js';
 import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
+import { peopleByteOrderMigration } from './0016_people_byte_order.js';
 import { partitionEventsMigration } from './0013_partition_events.js';
 import { peopleWorkspacePkIndexMigration } from './0013_people_workspace_pk_index.js';
 import { attributeKeysMigration } from './0014_attribute_keys.js';
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '0013_people_workspace_pk_index': peopleWorkspacePkIndexMigration,
   '0014_attribute_keys': attributeKeysMigration,
   '0015_export_chunks_lz4': exportChunksLz4Migration,
+  '0016_people_byte_order': peopleByteOrderMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

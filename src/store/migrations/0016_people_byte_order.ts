@@ -10,19 +10,17 @@ import { isPostgres } from './dialect.js';
  */
 const columns = ['id', 'email_key', 'email_norm', 'cio_id'] as const;
 
+const collateColumns = (db: Kysely<unknown>, collation: 'C' | 'default') =>
+  sql`alter table people ${sql.join(
+    columns.map((c) => sql`alter column ${sql.ref(c)} type text collate ${sql.id(collation)}`),
+    sql`, `,
+  )}`.execute(db);
+
 export const peopleByteOrderMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    if (!isPostgres(db)) return;
-    await sql`alter table people ${sql.join(
-      columns.map((c) => sql`alter column ${sql.ref(c)} type text collate "C"`),
-      sql`, `,
-    )}`.execute(db);
+    if (isPostgres(db)) await collateColumns(db, 'C');
   },
   async down(db: Kysely<unknown>) {
-    if (!isPostgres(db)) return;
-    await sql`alter table people ${sql.join(
-      columns.map((c) => sql`alter column ${sql.ref(c)} type text collate "default"`),
-      sql`, `,
-    )}`.execute(db);
+    if (isPostgres(db)) await collateColumns(db, 'default');
   },
 };

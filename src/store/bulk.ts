@@ -1,5 +1,5 @@
 import { CompiledQuery } from 'kysely';
-import { pgColumns } from './pg-arrays.js';
+import { pgColumnParam, pgColumns } from './pg-arrays.js';
 import { onPostgres, type Db } from './types.js';
 
 /** A table that takes rows many at a time: its columns in order, with their PostgreSQL types (for unnest). */
@@ -51,7 +51,7 @@ function pgInsert(t: BulkTable): string {
 
 /** `insert … select * from unnest(column arrays)`, its parameters numbered from `first`, rows kept only if `guard`. */
 function pgInsertText(t: BulkTable, first: number, guard: string | null): string {
-  const arrays = t.pgTypes.map((type, i) => `$${i + first}::${type}[]`).join(',');
+  const arrays = t.pgTypes.map((type, i) => pgColumnParam(type, i + first)).join(',');
   return (
     `insert into ${quote(t.table)} (${t.columns.map(quote).join(',')}) select * from unnest(${arrays})` +
     (guard === null ? '' : ` as v where ${guard}`) +
@@ -75,7 +75,7 @@ export function pgInsertWrite(t: BulkTable, rows: readonly (readonly unknown[])[
   return {
     key: t.table,
     text: (first, guard) => pgInsertText(t, first, guard),
-    params: pgColumns(rows, t.columns.length),
+    params: pgColumns(rows, t.pgTypes),
   };
 }
 
@@ -127,7 +127,7 @@ export async function bulkInsert(db: Db, t: BulkTable, rows: readonly (readonly 
   if (onPostgres(db)) {
     for (let i = 0; i < rows.length; i += pgChunk) {
       const chunk = rows.slice(i, i + pgChunk);
-      const r = await db.executeQuery(CompiledQuery.raw(pgInsert(t), pgColumns(chunk, t.columns.length)));
+      const r = await db.executeQuery(CompiledQuery.raw(pgInsert(t), pgColumns(chunk, t.pgTypes)));
       stored += Number(r.numAffectedRows ?? 0n);
     }
     return stored;

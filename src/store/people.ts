@@ -8,7 +8,7 @@ import { PreparedFamily, PreparedQuery } from './prepared.js';
 import { keyList, lockRows, onPostgres, type Db } from './types.js';
 import { peoplePkSequence, unitOf, type PersonKeyKind, type TableRows, type UnitPerson } from './unit-of-work.js';
 import { attributeKeysStore } from './attribute-keys.js';
-import { pgArray, pgColumns } from './pg-arrays.js';
+import { jsonLines, pgArray, pgColumnParam, pgColumns } from './pg-arrays.js';
 import { bulkInsert, pgInsertWrite, pgWriteTogether, type BulkTable, type PgWrite } from './bulk.js';
 import { eventsStore } from './events.js';
 import type { SuppressionKey } from './suppressions.js';
@@ -284,7 +284,7 @@ export const peopleStore = {
           const row = toRow(u.now, u.emailNorm);
           return [u.now.pk, ...mutableColumns.map((c) => row[c])];
         });
-        writes.push({ key: 'people:update', text: pgBulkUpdate, params: pgColumns(rows, mutableColumns.length + 1) });
+        writes.push({ key: 'people:update', text: pgBulkUpdate, params: pgColumns(rows, updateTypes) });
       }
       if (created.length > 0) writes.push(pgInsertWrite(peopleTable, createdRows()));
       for (const [table, rows] of after) writes.push(pgInsertWrite(table, rows));
@@ -346,12 +346,13 @@ const pgTypes: Record<(typeof personColumns)[number], string> = {
   email: 'text',
   email_norm: 'text',
   email_key: 'text',
-  attributes: 'text',
-  attribute_ts: 'text',
+  attributes: jsonLines,
+  attribute_ts: jsonLines,
   unsubscribed: 'int',
   created_at_s: 'bigint',
   updated_at: 'bigint',
 };
+const updateTypes = ['bigint', ...mutableColumns.map((c) => pgTypes[c])];
 const peopleTable: BulkTable = {
   table: 'people',
   columns: ['pk', ...personColumns],
@@ -359,7 +360,7 @@ const peopleTable: BulkTable = {
 };
 const pgBulkUpdate = (first: number, guard: string | null) =>
   `update people as p set ${mutableColumns.map((c) => `"${c}" = v."${c}"`).join(', ')} ` +
-  `from unnest($${first}::bigint[], ${mutableColumns.map((c, i) => `$${i + first + 1}::${pgTypes[c]}[]`).join(', ')}) ` +
+  `from unnest($${first}::bigint[], ${mutableColumns.map((c, i) => pgColumnParam(pgTypes[c], i + first + 1)).join(', ')}) ` +
   `as v(pk, ${mutableColumns.map((c) => `"${c}"`).join(', ')}) where p.pk = v.pk` +
   (guard === null ? '' : ` and ${guard}`);
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NulSafeClient } from '../../src/store/pg-client.js';
-import { pgArray, pgColumns } from '../../src/store/pg-arrays.js';
+import { jsonLines, pgArray, pgColumnParam, pgColumns } from '../../src/store/pg-arrays.js';
 import { freshPostgresSchema, testBackend } from '../helpers/backend.js';
 
 /**
@@ -55,16 +55,23 @@ describe('pgArray: which arrays JSON.stringify encodes', () => {
     expect(pgArray(values)).toBe(values);
   });
 
-  it('pgColumns turns rows into one array per column', () => {
+  it('pgColumns turns rows into one array per column, a jsonlines column into its texts joined by newlines', () => {
     expect(
       pgColumns(
         [
-          [1, 'a'],
-          [2, null],
+          [1, 'a', '{"x":1}'],
+          [2, null, '[]'],
         ],
-        2,
+        ['int', 'text', jsonLines],
       ),
-    ).toEqual(['{1,2}', '{"a",null}']);
+    ).toEqual(['{1,2}', '{"a",null}', '{"x":1}\n[]']);
+    expect(pgColumnParam(jsonLines, 3)).toBe('string_to_array($3::text, chr(10))');
+    expect(pgColumnParam('bigint', 1)).toBe('$1::bigint[]');
+  });
+
+  it('a jsonlines column refuses what JSON.stringify cannot have written (a raw newline, a non-string)', () => {
+    expect(() => pgColumns([['a\nb']], [jsonLines])).toThrow(/jsonlines/);
+    expect(() => pgColumns([[null]], [jsonLines])).toThrow(/jsonlines/);
   });
 });
 
@@ -102,6 +109,26 @@ describe.runIf(testBackend === 'postgres')('pgArray on PostgreSQL: every array c
             ).join(''),
       );
       const { rows: out } = await client.query(`select $1::text[] as a`, [pgArray(values)]);
+      expect(out[0].a).toEqual(values);
+    }
+  });
+
+  it('jsonlines: random JSON texts (quotes, backslashes, escaped newlines and controls, non-ASCII) come back as sent', async () => {
+    const pieces = ['"', '\\', '\n', '\r', '\t', '\u0001', '\u0000', 'é', '😀', '{', '}', ',', ' ', 'a', 'null'];
+    let seed = 11;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const text = () =>
+      Array.from({ length: Math.floor(random() * 6) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+    for (let i = 0; i < 200; i++) {
+      const values = Array.from({ length: Math.floor(random() * 5) }, () =>
+        JSON.stringify(random() < 0.5 ? { [text()]: text(), n: [random(), null, true] } : [text(), { k: text() }]),
+      );
+      const { rows: out } = await client.query(`select ${pgColumnParam(jsonLines, 1)} as a`, [
+        pgColumns(
+          values.map((v) => [v]),
+          [jsonLines],
+        )[0],
+      ]);
       expect(out[0].a).toEqual(values);
     }
   });

@@ -22,13 +22,28 @@ const withoutNul = (v: unknown): unknown =>
  * time it runs it (node-postgres remembers which names it has).
  */
 const statementNames = new Map<string, string>();
+let nextStatement = 1;
 export function statementName(text: string): string {
   let name = statementNames.get(text);
   if (name === undefined) {
-    name = `roster_${statementNames.size + 1}`;
+    name = `roster_${nextStatement++}`;
     statementNames.set(text, name);
   }
   return name;
+}
+
+/**
+ * Once a migration changes what a prepared statement returns (a `people` column's type or collation, as 0016 did),
+ * PostgreSQL refuses that statement on every connection that prepared it before, at every run: "cached plan must not
+ * change result type". The text then gets a new name, which each connection prepares afresh on its next run, so only
+ * the call that met the error fails (and the writer re-runs its batch: isRetryableConflict).
+ */
+export const isStaleResultType = (err: unknown): boolean =>
+  (err as { code?: unknown } | null)?.code === '0A000' &&
+  String((err as { message?: unknown }).message).includes('cached plan must not change result type');
+
+function renameStatement(text: string): void {
+  if (statementNames.has(text)) statementNames.set(text, `roster_${nextStatement++}`);
 }
 
 /**
@@ -66,6 +81,12 @@ export class NulSafeClient extends pg.Client {
       if (name !== undefined) args = [{ name, text: config, values: args[1] }];
     } else if (config && typeof config === 'object' && Array.isArray((config as pg.QueryConfig).values))
       args[0] = { ...(config as pg.QueryConfig), values: (config as pg.QueryConfig).values!.map(withoutNul) };
-    return (super.query as (...a: unknown[]) => never)(...args);
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    const text = typeof config === 'string' ? config : (config as pg.QueryConfig | undefined)?.text;
+    if (text === undefined || !(result instanceof Promise)) return result as never;
+    return result.catch((err: unknown) => {
+      if (isStaleResultType(err)) renameStatement(text);
+      throw err;
+    }) as never;
   }
 }

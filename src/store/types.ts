@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
+import { isStaleResultType } from './pg-client.js';
 
 /** A database handle or an open transaction on it. */
 export type Db = Kysely<Database>;
@@ -20,6 +21,7 @@ export function isRetryableConflict(err: unknown): boolean {
     code === '23505' ||
     code === '40001' ||
     code === '40P01' ||
+    isStaleResultType(err) ||
     code === 'SQLITE_CONSTRAINT_UNIQUE' ||
     code === 'SQLITE_BUSY' ||
     code === 'SQLITE_BUSY_SNAPSHOT'

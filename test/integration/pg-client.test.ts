@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NulSafeClient } from '../../src/store/pg-client.js';
+import { isStaleResultType, NulSafeClient } from '../../src/store/pg-client.js';
+import { isRetryableConflict } from '../../src/store/types.js';
 import { freshPostgresSchema, testBackend } from '../helpers/backend.js';
 
 /**
@@ -42,6 +43,23 @@ describe.runIf(testBackend === 'postgres')('NulSafeClient (PostgreSQL)', () => {
     const text = 'select 7 as n';
     for (let i = 0; i < 4; i++) expect((await client.query(text, [])).rows).toEqual([{ n: 7 }]);
     expect(await prepared()).not.toContain(text);
+  });
+
+  it('after a migration changes what a prepared statement returns, only the next run fails; the one after works', async () => {
+    await client.query('create table tags (name text not null)');
+    await client.query(`insert into tags values ('a')`);
+    const text = 'select * from tags where name = $1';
+    for (let i = 0; i < 3; i++) expect((await client.query(text, ['a'])).rows).toEqual([{ name: 'a' }]);
+    expect(await prepared()).toContain(text);
+    // As migration 0016 did to people's identifier columns (from another connection, as another process would).
+    const other = new NulSafeClient({ connectionString: schema.url }) as unknown as pg.Client;
+    await other.connect();
+    await other.query('alter table tags alter column name type text collate "C"');
+    await other.end();
+    const stale = await client.query(text, ['a']).catch((err: unknown) => err);
+    expect(isStaleResultType(stale)).toBe(true);
+    expect(isRetryableConflict(stale)).toBe(true);
+    for (let i = 0; i < 2; i++) expect((await client.query(text, ['a'])).rows).toEqual([{ name: 'a' }]);
   });
 
   it('replaces NUL in parameters, prepared or not, scalars and arrays alike', async () => {

@@ -97,39 +97,35 @@ export class Writer {
   /**
    * The batch in one transaction; null when it failed. One that lost a race to another process (a person it was
    * creating was just created there) is re-run whole first: the re-run reads the winner's row and applies to it.
-   * `firstError` is how a first attempt made elsewhere ended; the loop then starts at the second.
+   *
+   * Only the first attempt can run beside the batch before it (`before`), and it commits only once that one's first
+   * attempt has committed: had that one failed, it would be re-run after this one and could overwrite this one's
+   * newer update of a person both name. So it rolls back instead when the one before failed, or is still not done
+   * after `orderWaitMs` (which can also mean the one before waits for a lock this one holds, a wait PostgreSQL cannot
+   * see), and runs again once everything before it is done.
    */
-  private async applyTogether(batch: Pending[], onLocked: () => void, firstError?: unknown): Promise<Outcome[] | null> {
-    for (let attempt = firstError === undefined ? 1 : 2; ; attempt++) {
-      if (attempt > 1 && (attempt > maxBatchAttempts || !isRetryableConflict(firstError))) return null;
-      try {
-        return await writeTransaction(this.db, (trx) => applyBatch(trx, batch, onLocked));
-      } catch (err) {
-        firstError = err;
-      }
-    }
-  }
-
-  /**
-   * A batch's first attempt while the batch before it may still be in flight. It commits only once that one's first
-   * attempt has committed: had that one failed, it would be re-run after this one and could overwrite this one's newer
-   * update of a person both name. So it rolls back instead when the one before failed, or is still not done after
-   * `orderWaitMs` (which can also mean the one before waits for a lock this one holds, a wait PostgreSQL cannot see).
-   */
-  private async firstAttempt(
+  private async applyTogether(
     batch: Pending[],
     onLocked: () => void,
     before: InFlight | null,
-  ): Promise<{ outcomes: Outcome[] } | { error: unknown }> {
-    try {
-      const outcomes = await writeTransaction(this.db, async (trx) => {
-        const outcomes = await applyBatch(trx, batch, onLocked);
-        if (before && !(await committedWithin(before, orderWaitMs))) throw new OutOfOrder();
+    current: InFlight,
+  ): Promise<Outcome[] | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcomes = await writeTransaction(this.db, async (trx) => {
+          const outcomes = await applyBatch(trx, batch, onLocked);
+          if (attempt === 1 && before && !(await committedWithin(before, orderWaitMs))) throw new OutOfOrder();
+          return outcomes;
+        });
+        if (attempt === 1) current.firstAttemptEnded(true);
         return outcomes;
-      });
-      return { outcomes };
-    } catch (error) {
-      return { error };
+      } catch (err) {
+        if (attempt === 1) {
+          current.firstAttemptEnded(false);
+          await before?.done;
+        }
+        if (!(err instanceof OutOfOrder) && (attempt >= maxBatchAttempts || !isRetryableConflict(err))) return null;
+      }
     }
   }
 
@@ -177,14 +173,7 @@ export class Writer {
    */
   private async run(batch: Pending[], locked: () => void, before: InFlight | null, current: InFlight): Promise<void> {
     const started = performance.now();
-    const first = await this.firstAttempt(batch, locked, before);
-    current.firstAttemptEnded('outcomes' in first);
-    let outcomes: Outcome[] | null;
-    if ('outcomes' in first) outcomes = first.outcomes;
-    else {
-      await before?.done;
-      outcomes = await this.applyTogether(batch, locked, first.error instanceof OutOfOrder ? undefined : first.error);
-    }
+    const outcomes = await this.applyTogether(batch, locked, before, current);
     locked();
     this.noteApplied(batch.length);
     if (outcomes) batch.forEach((p, i) => p.resolve(outcomes[i]!));
@@ -240,7 +229,7 @@ async function committedWithin(before: InFlight, ms: number): Promise<boolean> {
   }
 }
 
-/** Thrown to roll back a batch that may not commit before the batch ahead of it (see Writer.firstAttempt). */
+/** Thrown to roll back a batch that may not commit before the batch ahead of it (see Writer.applyTogether). */
 class OutOfOrder extends Error {}
 
 const orderWaitMs = 1000;

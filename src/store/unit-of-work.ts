@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { bulkInsert, type BulkTable } from './bulk.js';
-import { jsonLines } from './pg-arrays.js';
+import { jsonLines, pgColumnParam } from './pg-arrays.js';
 import type { PersonRecord } from './people.js';
 import { onPostgres, type Db } from './types.js';
 
@@ -63,6 +63,7 @@ export const activityTable: BulkTable = {
   columns: ['workspace_pk', 'person_pk', 'type', 'name', 'data', 'ts'],
   pgTypes: ['int', 'int', 'text', 'text', jsonLines, 'bigint'],
 };
+const eventPgTypes = ['int', 'int', 'text', 'text', 'text', 'text', jsonLines, 'bigint', 'bigint', 'int'];
 export const eventTable: BulkTable = {
   table: 'events',
   columns: [
@@ -77,14 +78,13 @@ export const eventTable: BulkTable = {
     'received_at',
     'merged',
   ],
-  pgTypes: ['int', 'int', 'text', 'text', 'text', 'text', jsonLines, 'bigint', 'bigint', 'int'],
+  pgTypes: eventPgTypes,
   ignoreDuplicates: true,
   // PostgreSQL: events is partitioned by time, so its event ids are unique in event_ids. The rows whose id that
   // insert takes (the first of each id; rows without an id always) are stored, in the order given.
   pgStatement: `with given as (
       select r.*, row_number() over (partition by r.workspace_pk, r.event_id order by r.n) as nth
-      from unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-        string_to_array($7::text, chr(10)), $8::bigint[], $9::bigint[], $10::int[]) with ordinality
+      from unnest(${eventPgTypes.map((type, i) => pgColumnParam(type, i + 1)).join(', ')}) with ordinality
         as r(workspace_pk, person_pk, anonymous_id, event_id, type, name, data, ts, received_at, merged, n)),
     taken as (
       insert into event_ids (workspace_pk, event_id) select workspace_pk, event_id from given

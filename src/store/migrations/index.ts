@@ -9,11 +9,11 @@ import { partialEventIndexesMigration } from './0006_partial_event_indexes.js';
 import { segmentsExportsMigration } from './0007_segments_exports.js';
 import { workspaceRateLimitsMigration } from './0007_workspace_rate_limits.js';
 import { peopleFillfactorMigration } from './0012_people_fillfactor.js';
-import { peopleByteOrderMigration } from './0016_people_byte_order.js';
 import { partitionEventsMigration } from './0013_partition_events.js';
 import { peopleWorkspacePkIndexMigration } from './0013_people_workspace_pk_index.js';
 import { attributeKeysMigration } from './0014_attribute_keys.js';
 import { exportChunksLz4Migration } from './0015_export_chunks_lz4.js';
+import { peopleByteOrderMigration } from './0016_people_byte_order.js';
 
 /** The schema, as ordered migrations written once for both SQLite and PostgreSQL. One file per migration. */
 export const migrations: Record<string, Migration> = {

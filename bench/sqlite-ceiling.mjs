@@ -1,6 +1,7 @@
-// Ceiling B: raw better-sqlite3 upserts into a table shaped like Roster's `people`, with the same pragmas and
-// the same ids and attributes as the batch load. It has no HTTP, validation, identity rules or activity rows,
-// so it is the most the storage engine allows on this machine.
+// Ceiling B: raw better-sqlite3 upserts into Roster's own `people` table (made by Roster's migrations from dist/, so it
+// has every column and index Roster's has, and cannot drift from it), in WAL mode with synchronous = NORMAL as
+// Roster's writer, with the same ids and attributes as the batch load. It has no HTTP, validation, identity rules or
+// activity rows, so it is the most the storage engine allows on this machine.
 // Usage: node bench/sqlite-ceiling.mjs <db-file> <warmup-seconds> <seconds> <rows-per-transaction>
 // Prints one JSON line: {"rows": …, "seconds": …, "rowsPerSecond": …}.
 import Database from 'better-sqlite3';
@@ -8,21 +9,13 @@ import { attributesFor, createIdPool } from './workload.mjs';
 
 const [file, warmupS, measureS, txRows] = process.argv.slice(2);
 
-function open(path) {
+/** A store file with Roster's schema, made by Roster's own code (dist/, built by `npm run bench`). */
+async function open(path) {
+  const { openSqliteFile } = await import(new URL('../dist/store/database.js', import.meta.url).href);
+  await (await openSqliteFile(path)).close();
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  // The columns and indexes of Roster's people table (src/store/migrations.ts); the upsert below leaves the email
-  // columns alone and cio_ids come in order, so only the row and the id index take random writes.
-  db.exec(`
-    CREATE TABLE people (
-      pk INTEGER PRIMARY KEY AUTOINCREMENT, workspace_pk INTEGER NOT NULL, cio_id TEXT NOT NULL, id TEXT,
-      email TEXT, email_norm TEXT, email_key TEXT, attributes TEXT NOT NULL, attribute_ts TEXT NOT NULL,
-      unsubscribed INTEGER NOT NULL DEFAULT 0, created_at_s BIGINT NOT NULL, updated_at BIGINT NOT NULL);
-    CREATE UNIQUE INDEX people_cio_id ON people (workspace_pk, cio_id);
-    CREATE UNIQUE INDEX people_id ON people (workspace_pk, id);
-    CREATE UNIQUE INDEX people_email_key ON people (workspace_pk, email_key);
-    CREATE INDEX people_email_norm ON people (workspace_pk, email_norm);`);
   return db;
 }
 
@@ -31,7 +24,7 @@ function prepareUpsert(db) {
     INSERT INTO people (workspace_pk, cio_id, id, email, email_norm, email_key, attributes, attribute_ts,
                         created_at_s, updated_at)
     VALUES (1, @cioId, @id, @email, @email, @email, @attributes, @attributeTs, @createdAt, @now)
-    ON CONFLICT (workspace_pk, id) DO UPDATE SET
+    ON CONFLICT (workspace_pk, id) WHERE id IS NOT NULL DO UPDATE SET
       attributes = excluded.attributes, attribute_ts = excluded.attribute_ts, updated_at = excluded.updated_at`);
   return db.transaction((rows) => {
     for (const row of rows) upsert.run(row);
@@ -73,7 +66,7 @@ function runFor(seconds, upsertMany, nextId, state) {
   return { rows, seconds: (performance.now() - started) / 1000 };
 }
 
-const db = open(file);
+const db = await open(file);
 const upsertMany = prepareUpsert(db);
 const nextId = createIdPool();
 const state = { seq: 0 };

@@ -42,18 +42,12 @@ async function connect() {
 
 /**
  * Roster's own `people` table, made by Roster's migrations (dist/, built by `npm run bench`) in the URL's schema, so
- * it has every column, index, collation and storage setting Roster's has and cannot drift from it. Emptied (and its
- * key sequence restarted) before each connection count.
+ * it has every column, index, collation and storage setting Roster's has and cannot drift from it.
  */
-async function createTable(client) {
-  if (!migrated) {
-    const { openPostgresStore } = await import(new URL('../dist/store/database.js', import.meta.url).href);
-    await (await openPostgresStore(url)).close();
-    migrated = true;
-  }
-  await client.query('TRUNCATE people RESTART IDENTITY');
+async function migrate() {
+  const { openPostgresStore } = await import(new URL('../dist/store/database.js', import.meta.url).href);
+  await (await openPostgresStore(url)).close();
 }
-let migrated = false;
 
 // One statement, prepared once per connection (node-postgres names it): the rows are parameters. As in Roster's
 // default email_or_id workspaces the email is also the email key; the update leaves the email columns alone.
@@ -121,7 +115,8 @@ async function tryConnections(count) {
   const clients = [];
   try {
     for (let i = 0; i < count; i++) clients.push(await connect());
-    await createTable(clients[0]);
+    // Empty, with its key sequence restarted, for each connection count.
+    await clients[0].query('TRUNCATE people RESTART IDENTITY');
     const nextId = createIdPool();
     const state = { seq: 0 };
     await runFor(Number(warmupS), clients, nextId, state);
@@ -139,6 +134,7 @@ async function tryConnections(count) {
   }
 }
 
+await migrate();
 const tries = [];
 for (const count of CONNECTION_CHOICES) tries.push(await tryConnections(count));
 const best = tries.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import type { Reference } from '../../src/domain/identifiers.js';
 import type { CallContext, Command } from '../../src/ingest/commands.js';
 import { Writer } from '../../src/ingest/writer.js';
 import { peopleStore } from '../../src/store/people.js';
@@ -15,13 +16,13 @@ import { useStore } from '../helpers/store.js';
 describe.runIf(testBackend === 'postgres')('writer order with several batches in flight (PostgreSQL)', () => {
   const t = useStore('roster-writer-order-');
 
-  const identify = (id: string, plan: string): Command => ({
+  const identify = (id: string, plan: string, ref: Reference = { kind: 'id', value: id }, email?: string): Command => ({
     kind: 'identify',
-    ref: { kind: 'id', value: id },
-    payload: { removeEmail: false, updateOnly: false, changes: { plan } },
+    ref,
+    payload: { removeEmail: false, updateOnly: false, ...(email ? { bodyEmail: email } : {}), changes: { plan } },
   });
 
-  async function setup(name: string, triggerBody: string) {
+  async function setup(name: string, trigger: 'insert' | 'update', triggerBody: string) {
     await workspacesStore.create(t.store.writer, Buffer.alloc(32), {
       name,
       identifiers: 'email_or_id',
@@ -34,7 +35,7 @@ describe.runIf(testBackend === 'postgres')('writer order with several batches in
       await sql.query(`create sequence if not exists ${name}_fired`);
       await sql.query(`create function ${name}() returns trigger language plpgsql as $$
         begin ${triggerBody} return new; end $$`);
-      await sql.query(`create trigger ${name} before insert on people for each row execute function ${name}()`);
+      await sql.query(`create trigger ${name} before ${trigger} on people for each row execute function ${name}()`);
     } finally {
       await sql.end();
     }
@@ -51,6 +52,7 @@ describe.runIf(testBackend === 'postgres')('writer order with several batches in
     // overwritten by the re-run.
     const { ctx, writer, plan } = await setup(
       'lost_race',
+      'insert',
       `if new.id = 'x' and nextval('lost_race_fired') = 1 then
          perform pg_sleep(0.3);
          raise exception 'lost a race (test)' using errcode = 'unique_violation';
@@ -65,11 +67,36 @@ describe.runIf(testBackend === 'postgres')('writer order with several batches in
     expect(await plan('x')).toBe('new');
   });
 
+  it('the same holds when the later batch names that person by another identifier', async () => {
+    // x exists. The first update of x (named by id) fails as a lost race does (a unique violation), after a pause in
+    // which the second batch, naming x by email (no identifier lock in common), queues for x's row lock; it gets it
+    // when the first rolls back. Committed first, its newer plan would then be overwritten by the re-run.
+    const { ctx, writer, plan } = await setup(
+      'lost_update',
+      'update',
+      `if new.attributes like '%"old"%' and nextval('lost_update_fired') = 1 then
+         perform pg_sleep(0.3);
+         raise exception 'lost a race (test)' using errcode = 'unique_violation';
+       end if;`,
+    );
+    const email = 'x@example.com';
+    const created = await writer.submit(ctx, identify('x', 'first', { kind: 'id', value: 'x' }, email));
+    expect(created).toMatchObject({ status: 'ok', created: true });
+    const outcomes = await Promise.all([
+      writer.submit(ctx, identify('x', 'old')),
+      writer.submit(ctx, identify('x', 'new', { kind: 'email', value: email, key: email })),
+    ]);
+    await writer.close();
+    expect(outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
+    expect(await plan('x')).toBe('new');
+  });
+
   it('a later batch holding a lock the earlier one waits for gives way instead of waiting for it forever', async () => {
     // `b`'s insert takes lock 7 and its batch then waits to commit after `a`'s; `a`'s insert, a moment later, waits
     // for lock 7: a wait through the writer that PostgreSQL's deadlock detector cannot see.
     const { ctx, writer, plan } = await setup(
       'hidden_wait',
+      'insert',
       `if new.id = 'a' then perform pg_sleep(0.3); perform pg_advisory_xact_lock(7); end if;
        if new.id = 'b' then perform pg_advisory_xact_lock(7); end if;`,
     );

@@ -19,11 +19,12 @@ for (let attempt = 1; attempt <= 3; attempt++) {
   for (let i = 0; i < COUNT; i++) await statement(i);
   const wallS = (performance.now() - started) / 1000;
   const cpu = done();
-  // Cores busy × wall seconds ÷ round trips = CPU seconds per round trip.
-  const per = (cores) => ((cores * wallS * 1e6) / COUNT).toFixed(1);
+  // Cores busy × wall seconds ÷ round trips = CPU seconds per round trip; PostgreSQL's is left out when /proc has
+  // none of its processes (another machine), rather than shown as 0.
+  const per = (cores) => (cores === undefined ? '(unreadable)' : ((cores * wallS * 1e6) / COUNT).toFixed(1));
   console.log(
     `try ${attempt}: ${COUNT} round trips, wall ${((wallS * 1e6) / COUNT).toFixed(1)} µs each; ` +
-      `CPU per round trip: this process ${per(cpu.self)} µs, PostgreSQL ${per(cpu.postgres ?? 0)} µs`,
+      `CPU per round trip: this process ${per(cpu.self)} µs, PostgreSQL ${per(cpu.postgres)} µs`,
   );
 }
 await client.end();

@@ -1,13 +1,15 @@
 // The PostgreSQL `/api/v2/batch` load of `npm run bench` (100 identifies per request, ids from createIdPool) applied
 // in process, without HTTP: parseV2Operation and Writer.submit from 16 concurrent "requests", as the route does.
 // Prints ops/s and this process's CPU; with BENCH_SQL_TIMES=1 also the wall time per op of each kind of statement
-// (pg's Client.query wrapped: from send to answer), which says where a batch's time goes. Run after `npm run build`.
+// (pg's Client.query wrapped: from send to answer), which says where a batch's time goes; with BENCH_TIMELINE=1 each
+// batch's steps and the gaps between them (bench/pg-timeline.mjs). Run after `npm run build`.
 // Usage: node bench/pg-inproc.mjs [seconds]   (default 10, after a 3 s warm-up; ROSTER_TEST_DATABASE_URL or the
 // test database, in a schema of its own that is dropped at the end)
 import pg from 'pg';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchWorkspace, printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
+import { traceWriterStatements } from './pg-timeline.mjs';
 import { attributesFor, createIdPool } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -27,6 +29,9 @@ if (process.env.BENCH_SQL_TIMES === '1') {
     return result;
   };
 }
+
+// BENCH_TIMELINE=1: each batch's statements as a timeline (bench/pg-timeline.mjs).
+const timeline = process.env.BENCH_TIMELINE === '1' ? traceWriterStatements(pg) : null;
 
 const schema = `bench_inproc_${process.pid}`;
 const admin = new pg.Client({ connectionString: BASE });
@@ -73,6 +78,7 @@ const run = (seconds) =>
 try {
   await run(3);
   statementTimes.clear();
+  timeline?.start();
   const r = await run(SECONDS);
   console.log(
     `${Math.round(r.ops / r.wall)} ops/s in process · ${r.cores.toFixed(2)} cores busy (this process), ` +
@@ -80,6 +86,7 @@ try {
       `1-min load average ${loadavg()[0].toFixed(2)}`,
   );
   printStatementTimes(r.ops, 'op');
+  timeline?.print();
   if (process.env.BENCH_PG_STATS === '1') {
     // What the writes did to each table: inserts, updates and how many of those were HOT (no index entries).
     const stats = await admin.query(

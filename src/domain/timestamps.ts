@@ -4,25 +4,72 @@ import { fail } from './errors.js';
 const isoDate =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2}))?)?$/;
 
+/** The value of `count` ASCII digits of `s` from `from`, or -1 when one of them is not a digit. */
+function digitsAt(s: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysInMonth = (y: number, mo: number): number =>
+  mo === 2 ? (isLeapYear(y) ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+/** 400 Gregorian years, in milliseconds: Date.UTC reads years 0–99 as 1900–1999, so those are computed 400 on. */
+const gregorianCycleMs = 146_097 * 86_400_000;
+
+/** A UTC wall-clock time in unix milliseconds, or undefined when no such moment exists (Feb 30, hour 25). */
+function utcMs(y: number, mo: number, d: number, h: number, mi: number, sec: number, ms: number): number | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return undefined;
+  return y < 100
+    ? Date.UTC(y + 400, mo - 1, d, h, mi, sec, ms) - gregorianCycleMs
+    : Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.sssZ`, Date#toISOString's form (what JavaScript clients such as analytics-node send), read by
+ * character codes: every Segment message's timestamp comes here, and the regex with its eleven groups took ~4× as long.
+ * Null when the value is not of that form (it may still be ISO-8601 of another).
+ */
+function canonicalIsoToUnixMs(v: string): number | undefined | null {
+  if (v.length !== 24 || v.charCodeAt(23) !== 90 /* Z */ || v.charCodeAt(10) !== 84 /* T */) return null;
+  const y = digitsAt(v, 0, 4);
+  const mo = digitsAt(v, 5, 2);
+  const d = digitsAt(v, 8, 2);
+  const h = digitsAt(v, 11, 2);
+  const mi = digitsAt(v, 14, 2);
+  const sec = digitsAt(v, 17, 2);
+  const ms = digitsAt(v, 20, 3);
+  const punctuated =
+    v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45 && v.charCodeAt(13) === 58 && v.charCodeAt(16) === 58;
+  if (!punctuated || v.charCodeAt(19) !== 46 || y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || ms < 0)
+    return null;
+  return utcMs(y, mo, d, h, mi, sec, ms);
+}
+
 /**
  * Parses a strict ISO-8601 string to unix milliseconds, or undefined. Impossible dates (Feb 30, hour 25) are refused,
  * a time without an offset is UTC (never the server's zone), and fractions beyond milliseconds are cut.
  */
 function isoToUnixMs(value: string): number | undefined {
+  const canonical = canonicalIsoToUnixMs(value);
+  if (canonical !== null) return canonical;
   const m = isoDate.exec(value);
   if (!m) return undefined;
-  // Every Segment message's timestamp is read here: no arrays or closures per call.
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  const h = m[4] === undefined ? 0 : Number(m[4]);
-  const mi = m[5] === undefined ? 0 : Number(m[5]);
-  const sec = m[6] === undefined ? 0 : Number(m[6]);
-  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
-  const utc = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
-  if (new Date(utc).getUTCDate() !== d) return undefined;
-  if (m[9] === undefined) return utc;
+  // No arrays or closures per call: Segment messages' other timestamp forms come here.
+  const utc = utcMs(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    m[4] === undefined ? 0 : Number(m[4]),
+    m[5] === undefined ? 0 : Number(m[5]),
+    m[6] === undefined ? 0 : Number(m[6]),
+    m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0')),
+  );
+  if (utc === undefined || m[9] === undefined) return utc;
   const offsetH = Number(m[10]);
   const offsetM = Number(m[11]);
   if (offsetH > 23 || offsetM > 59) return undefined;

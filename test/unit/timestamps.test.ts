@@ -3,6 +3,7 @@
  * (`_timestamp` / `timestamp`) orders attribute changes. Every ISO case here carries an explicit offset or is a bare
  * date, so the results do not depend on the machine's time zone.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isIsoDate, isoToUnixSeconds, parseCallTimestamp, parseCreatedAt } from '../../src/domain/timestamps.js';
 import { named, refusalOf, show } from './support.js';
@@ -126,6 +127,22 @@ describe('isIsoDate and isoToUnixSeconds: strict ISO-8601 only, so ids and phone
         { value: '2021-02-30', iso: false },
         { value: '2021-08-17T25:00', iso: false },
         { value: '2024-02-29', iso: true },
+        // Date#toISOString's own form, read without the regex: the same rules.
+        { value: '2021-08-17T18:29:01.000Z', iso: true },
+        { value: '2024-02-29T00:00:00.000Z', iso: true },
+        { value: '2000-02-29T12:00:00.000Z', iso: true },
+        { value: '2023-02-29T00:00:00.000Z', iso: false },
+        { value: '1900-02-29T00:00:00.000Z', iso: false },
+        { value: '2021-04-31T00:00:00.000Z', iso: false },
+        { value: '2021-00-10T00:00:00.000Z', iso: false },
+        { value: '2021-08-00T00:00:00.000Z', iso: false },
+        { value: '2021-08-17T24:00:00.000Z', iso: false },
+        { value: '2021-08-17T18:60:00.000Z', iso: false },
+        { value: '2021-08-17T18:29:60.000Z', iso: false },
+        { value: '2021-08-1xT18:29:01.000Z', iso: false },
+        { value: '2021-08-17T18:29:01.00aZ', iso: false },
+        { value: '2021/08/17T18:29:01.000Z', iso: false },
+        { value: '2021-08-17X18:29:01.000Z', iso: false },
       ],
       (r) => `${show(r.value)} → ${r.iso ? 'ISO-8601' : 'not ISO-8601'}`,
     ),
@@ -144,10 +161,45 @@ describe('isIsoDate and isoToUnixSeconds: strict ISO-8601 only, so ids and phone
         { value: '2021-08-17T19:29:01+01:00', s: S },
         { value: '2021-08-17T13:29:01-0500', s: S },
         { value: '2024-08-14T20:36:48.6527521Z', s: 1723667808 },
+        { value: '2021-08-17T18:29:01.999Z', s: S },
+        { value: '2000-02-29T00:00:00.000Z', s: 951782400 },
+        // Date.UTC reads years 0–99 as 1900–1999: these are the years written.
+        { value: '0050-01-01T00:00:00.000Z', s: -60589296000 },
+        { value: '0050-01-01T00:00:00Z', s: -60589296000 },
+        { value: '0000-03-01', s: -62162035200 },
       ],
       (r) => `${show(r.value)} → ${String(r.s)}`,
     ),
   )('%s', (_title, { value, s }) => {
     expect(isoToUnixSeconds(value)).toBe(s);
+  });
+
+  it('reads every Date#toISOString of years 0–9999 as its own moment, to the second', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0000-01-01T00:00:00.000Z'),
+          max: new Date('9999-12-31T23:59:59.999Z'),
+          noInvalidDate: true,
+        }),
+        (d) => {
+          expect(isoToUnixSeconds(d.toISOString())).toBe(Math.floor(d.getTime() / 1000));
+        },
+      ),
+    );
+  });
+
+  it('reads the toISOString form as the regex does the same time with +00:00, valid or not', () => {
+    const digits = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: n, maxLength: n });
+    fc.assert(
+      fc.property(
+        fc.tuple(digits(4), digits(2), digits(2), digits(2), digits(2), digits(2), digits(3)),
+        ([y, mo, d, h, mi, s, ms]) => {
+          const canonical = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+          expect(isoToUnixSeconds(canonical)).toBe(isoToUnixSeconds(canonical.replace(/Z$/, '+00:00')));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -4,7 +4,7 @@
 // asked for, after a harness has wrapped better-sqlite3's statements.
 import { join } from 'node:path';
 import { startCpuWatch } from './cpu.mjs';
-import { createIdPool, segmentBatchMessages } from './workload.mjs';
+import { createIdPool, createMessageIds, segmentBatchMessages } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -29,11 +29,9 @@ export async function segmentRequest(ws, writer) {
   const { mapSegmentMessage } = await import(join(ROOT, 'dist/ingest/segment/mapping.js'));
   const settings = { identifiers: ws.settings.identifiers, convertTimestamps: ws.segmentConvertTimestamps };
   const nextId = createIdPool();
-  let seq = 0;
+  const messageId = createMessageIds();
   return async () => {
-    const body = JSON.stringify({
-      batch: segmentBatchMessages(nextId, 100, () => `bench-${process.pid}-${seq++}`),
-    });
+    const body = JSON.stringify({ batch: segmentBatchMessages(nextId, 100, messageId) });
     const messages = JSON.parse(body).batch;
     const receivedAt = Date.now();
     await Promise.all(

@@ -2,6 +2,8 @@
 // and writes bench/results/<date>.md. See bench/README.md for what each row means.
 // BENCH_ONLY=sqlite or BENCH_ONLY=postgres runs just that half (written to <date>-<half>.md).
 // BENCH_ONLY=people runs only the people rows (bench/people.mjs: seeding 1M people, the dedupe scan, email lookups).
+// BENCH_MESSAGE_IDS=node or uuid gives the Segment row's messages ids of that form (workload.mjs createMessageIds;
+// written to <date>[-<half>]-ids-<form>.md).
 //
 // Every server under test is a child process on 127.0.0.1 with a fresh data dir (and, on PostgreSQL, a fresh
 // schema in the local `test` database, dropped at the end); the load generator (autocannon) runs here. Every wait
@@ -17,7 +19,7 @@ import pg from 'pg';
 import { startCpuWatch } from './cpu.mjs';
 import { describeActivity, startPgActivity } from './pg-activity.mjs';
 import { serveNodeFlags } from './serve-flags.mjs';
-import { attributesFor, createIdPool, segmentBatchMessages } from './workload.mjs';
+import { attributesFor, createIdPool, createMessageIds, segmentBatchMessages } from './workload.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const HOST = '127.0.0.1';
@@ -48,6 +50,8 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const PG_BASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const PG_ADMIN_TIMEOUT_MS = 15_000;
 const ONLY = process.env.BENCH_ONLY || undefined;
+const MESSAGE_IDS = process.env.BENCH_MESSAGE_IDS || undefined;
+if (MESSAGE_IDS) createMessageIds(MESSAGE_IDS); // refuses an unknown form before anything runs
 if (ONLY !== undefined && ONLY !== 'sqlite' && ONLY !== 'postgres' && ONLY !== 'people')
   throw new Error(`BENCH_ONLY must be sqlite, postgres or people, got ${ONLY}`);
 const RUN_TAG = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -270,12 +274,12 @@ function batchIdentifyRequest(nextId) {
 
 /** Segment `/v1/batch` of 100 messages: 60% track, 30% identify, 10% page, each with its own messageId. */
 function segmentBatchRequest(nextId) {
-  let seq = 0;
+  const messageId = createMessageIds();
   return {
     method: 'POST',
     path: '/v1/batch',
     setupRequest(req) {
-      const batch = segmentBatchMessages(nextId, BATCH_SIZE, () => `bench-${process.pid}-${seq++}`);
+      const batch = segmentBatchMessages(nextId, BATCH_SIZE, messageId);
       req.body = JSON.stringify({ batch });
       return req;
     },
@@ -592,6 +596,7 @@ function renderReport({ sqlite, postgres, people, env, started }) {
     ...(PROFILE_DIR
       ? ['', '**Profiled run (`--cpu-prof` on the Roster servers): figures are lower than normal.**']
       : []),
+    ...(MESSAGE_IDS ? ['', `**Segment messageIds of the form \`${MESSAGE_IDS}\`** (\`BENCH_MESSAGE_IDS\`).`] : []),
   ];
   if (sqlite) out.push('', '## SQLite', '', ...table(sqliteRows(sqlite)));
   if (people) out.push('', '## People (bench/people.mjs)', '', ...table(people.rows(people.results, { row, fmt })));
@@ -674,7 +679,7 @@ async function main() {
 
   const report = renderReport({ sqlite, postgres, people, env, started });
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const suffix = `${ONLY ? `-${ONLY}` : ''}${PROFILE_DIR ? '-profiled' : ''}`;
+  const suffix = `${ONLY ? `-${ONLY}` : ''}${PROFILE_DIR ? '-profiled' : ''}${MESSAGE_IDS ? `-ids-${MESSAGE_IDS}` : ''}`;
   const file = join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}${suffix}.md`);
   writeFileSync(file, report);
   console.log(`\n${report}\nWritten to ${file}`);

@@ -1,4 +1,5 @@
 // The people the benchmark writes, shared by the HTTP load and the raw SQLite ceiling so both do the same work.
+import { randomUUID } from 'node:crypto';
 
 const PLANS = ['free', 'pro', 'team', 'enterprise'];
 const CITIES = ['Berlin', 'Lisbon', 'Osaka', 'Toronto', 'Nairobi', 'Lima'];
@@ -22,6 +23,22 @@ export function attributesFor(id) {
     city: pick(CITIES),
     score: Math.floor(Math.random() * 1000),
   };
+}
+
+/**
+ * Returns a function giving the next Segment messageId, in the form `BENCH_MESSAGE_IDS` names:
+ * - `sequential` (the default, as every committed result was measured): `bench-<pid>-<n>`;
+ * - `node`: analytics-node's own, `node-next-<unix ms>-<uuid v4>`: time first, so new ids land near each other in an
+ *   index, as sequential ones do;
+ * - `uuid`: a bare random UUID v4, as Segment's Python and mobile libraries send: each id lands on a random page of
+ *   the indexes keyed by it (remembered message ids, and tracks' event ids).
+ */
+export function createMessageIds(form = process.env.BENCH_MESSAGE_IDS || 'sequential') {
+  let seq = 0;
+  if (form === 'sequential') return () => `bench-${process.pid}-${seq++}`;
+  if (form === 'node') return () => `node-next-${Date.now()}-${randomUUID()}`;
+  if (form === 'uuid') return () => randomUUID();
+  throw new Error(`BENCH_MESSAGE_IDS must be sequential, node or uuid, got ${form}`);
 }
 
 /**

@@ -2,8 +2,8 @@
 // and writes bench/results/<date>.md. See bench/README.md for what each row means.
 // BENCH_ONLY=sqlite or BENCH_ONLY=postgres runs just that half (written to <date>-<half>.md).
 // BENCH_ONLY=people runs only the people rows (bench/people.mjs: seeding 1M people, the dedupe scan, email lookups).
-// BENCH_MESSAGE_IDS=node or uuid gives the Segment row's messages ids of that form (workload.mjs createMessageIds;
-// written to <date>[-<half>]-ids-<form>.md).
+// BENCH_MESSAGE_IDS=sequential, node or uuid gives the Segment row's messageIds in that form (workload.mjs
+// createMessageIds; unset is sequential; when set, written to <date>[-<half>]-ids-<form>.md).
 //
 // Every server under test is a child process on 127.0.0.1 with a fresh data dir (and, on PostgreSQL, a fresh
 // schema in the local `test` database, dropped at the end); the load generator (autocannon) runs here. Every wait

@@ -30,8 +30,8 @@ export function attributesFor(id) {
  * - `sequential` (the default, as every committed result was measured): `bench-<pid>-<n>`;
  * - `node`: analytics-node's own, `node-next-<unix ms>-<uuid v4>`: time first, so new ids land near each other in an
  *   index, as sequential ones do;
- * - `uuid`: a bare random UUID v4, as Segment's Python and mobile libraries send: each id lands on a random page of
- *   the indexes keyed by it (remembered message ids, and tracks' event ids).
+ * - `uuid`: a bare random UUID v4, as analytics-python sends: each id lands on a random page of the indexes keyed by
+ *   it (remembered message ids, and tracks' event ids).
  */
 export function createMessageIds(form = process.env.BENCH_MESSAGE_IDS || 'sequential') {
   let seq = 0;

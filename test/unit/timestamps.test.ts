@@ -143,6 +143,9 @@ describe('isIsoDate and isoToUnixSeconds: strict ISO-8601 only, so ids and phone
         { value: '2021-08-17T18:29:01.00aZ', iso: false },
         { value: '2021/08/17T18:29:01.000Z', iso: false },
         { value: '2021-08-17X18:29:01.000Z', iso: false },
+        // Year 0 is a leap year (proleptic Gregorian, as toISOString writes it); Date.UTC alone would check 1900.
+        { value: '0000-02-29', iso: true },
+        { value: '0000-02-29T00:00:00.000Z', iso: true },
       ],
       (r) => `${show(r.value)} → ${r.iso ? 'ISO-8601' : 'not ISO-8601'}`,
     ),

@@ -83,6 +83,19 @@ export async function runLoad({ connections, seconds, request, perRequest, postg
 }
 
 /**
+ * Prints, where /proc tells, how long the run's processes were runnable but waiting for a CPU (cores' worth, as the
+ * CPU figures): this process and its main thread, and PostgreSQL's processes. Waits here mean a step of a batch sat
+ * ready while others held both cores, however idle the machine was on average.
+ */
+export function printQueued(cpu) {
+  const q = cpu.queued;
+  if (q === undefined) return;
+  const parts = [`this process ${q.self.toFixed(2)} (its main thread ${q.selfMain.toFixed(2)})`];
+  if (q.postgres !== undefined) parts.push(`PostgreSQL ${q.postgres.toFixed(2)}`);
+  console.log(`Waiting for a core: ${parts.join(' · ')}`);
+}
+
+/**
  * Prints the recorded statement times per item (`unit`: "msg", "op"), the costliest 20 first, each with its slowest
  * call and the part of its time spent in calls over 10 ms.
  */

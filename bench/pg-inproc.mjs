@@ -8,7 +8,14 @@
 import pg from 'pg';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { benchWorkspace, printStatementTimes, recordStatement, runLoad, statementTimes } from './inproc.mjs';
+import {
+  benchWorkspace,
+  printQueued,
+  printStatementTimes,
+  recordStatement,
+  runLoad,
+  statementTimes,
+} from './inproc.mjs';
 import { traceWriterStatements } from './pg-timeline.mjs';
 import { attributesFor, createIdPool } from './workload.mjs';
 
@@ -73,6 +80,7 @@ const run = (seconds) =>
     wall: r.wall,
     cores: r.cpu.self,
     pgCores: r.cpu.postgres ?? NaN,
+    cpu: r.cpu,
   }));
 
 try {
@@ -85,6 +93,7 @@ try {
       `PostgreSQL ${r.pgCores.toFixed(2)} · ` +
       `1-min load average ${loadavg()[0].toFixed(2)}`,
   );
+  printQueued(r.cpu);
   printStatementTimes(r.ops, 'op');
   timeline?.print();
   if (process.env.BENCH_PG_STATS === '1') {

@@ -492,6 +492,20 @@ function cpuCell(cpu, { processes = 'server', self = 'client' } = {}, backendCor
   return parts.join(' · ');
 }
 
+/**
+ * Cores' worth of time the same processes spent runnable but waiting for a CPU (bench/cpu.mjs `queued`), e.g.
+ * `servers 0.30 · PG 0.21 · client 0.02`: a step of a batch ready while both cores were held.
+ */
+function queuedCell(cpu, { processes = 'server', self = 'client' } = {}) {
+  const q = cpu?.queued;
+  if (!q) return '';
+  const parts = [];
+  if (q.processes !== undefined) parts.push(`${processes} ${fmt(q.processes, 2)}`);
+  if (q.postgres !== undefined) parts.push(`PG ${fmt(q.postgres, 2)}`);
+  parts.push(`${self} ${fmt(q.self, 2)}`);
+  return parts.join(' · ');
+}
+
 /** One table row; `r` may carry p99Ms, connections, failed/statusCodes, cpu (a load result), target and met. */
 function row(name, throughput, r = {}, cpuLabels = undefined) {
   const failed =
@@ -619,6 +633,15 @@ function renderReport({ sqlite, postgres, people, env, started }) {
           `- Roster, ${count} process${count > 1 ? 'es' : ''}: ${describeActivity(r.activity, 'Roster') || 'n/a'}`,
       ),
       `- Ceiling C: ${describeActivity(postgres.c.activity, 'the ceiling') || 'n/a'}`,
+      '',
+      "How long the same processes were runnable but waiting for a CPU (cores' worth, /proc schedstat):",
+      '',
+      ...postgres.byProcesses.map(
+        ([count, r]) =>
+          `- Roster, ${count} process${count > 1 ? 'es' : ''}: ` +
+          (queuedCell(r.cpu, { processes: count > 1 ? 'servers' : 'server' }) || 'n/a'),
+      ),
+      `- Ceiling C: ${queuedCell(postgres.c.cpu, { self: 'ceiling' }) || 'n/a'}`,
     );
   }
   out.push('');

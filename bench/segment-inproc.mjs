@@ -10,6 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   benchWorkspace,
+  printQueued,
   printStatementTimes,
   recordStatement,
   runLoad,
@@ -50,6 +51,7 @@ const run = (seconds) =>
     messages: r.items,
     wall: r.wall,
     cores: r.cpu.self,
+    cpu: r.cpu,
   }));
 
 try {
@@ -60,6 +62,7 @@ try {
     `${Math.round(r.messages / r.wall)} msgs/s in process · ${r.cores.toFixed(2)} cores busy (all threads) · ` +
       `1-min load average ${loadavg()[0].toFixed(2)}`,
   );
+  printQueued(r.cpu);
   printStatementTimes(r.messages, 'msg');
 } finally {
   await writer.close();

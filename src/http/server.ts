@@ -16,6 +16,7 @@ import { segmentRoutes } from './segment/routes.js';
 import { trackV1Routes } from './track-v1/routes.js';
 import { trackSegmentRoutes } from './track-v1/segments.js';
 import { trackV2Routes } from './track-v2/routes.js';
+import { readUnreadBodies } from './unread-bodies.js';
 
 export interface ServerDeps {
   store: Store;
@@ -123,6 +124,7 @@ export function buildServer({
     reply.header('x-request-id', request.id);
     done();
   });
+  readUnreadBodies(app);
   if (metrics) metricsRoutes(app, metrics, metricsToken);
 
   const cache = new AuthCache();

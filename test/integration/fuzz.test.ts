@@ -238,14 +238,29 @@ async function attempt(r: Raw): Promise<void> {
   if (problem) tally.problems.push({ label: r.label, method: r.method, path: r.path.slice(0, 300), problem });
   const after = await server.dump(ws);
   // 409 (rule C) and 207 (some batch items) store the rest of the call; every other 4xx must store nothing.
-  if (a.status >= 400 && a.status !== 409 && JSON.stringify(after) !== JSON.stringify(snapshot))
+  if (a.status >= 400 && a.status !== 409 && changedTables(snapshot, after).length > 0)
     tally.problems.push({
       label: r.label,
       method: r.method,
       path: r.path.slice(0, 300),
       problem: 'refused, but rows changed',
+      // What to look at when it happens: the answer, and each changed table's row count before and after.
+      answer: `${a.status} ${a.text.slice(0, 300)}`,
+      body: r.body?.slice(0, 500),
+      changed: changedTables(snapshot, after),
     });
   snapshot = after;
+}
+
+/**
+ * The tables whose rows differ between two dumps, each as `table: rows before → rows after`. Rows are compared as a
+ * set: the dump has no ORDER BY, and PostgreSQL may return the same rows in another order.
+ */
+function changedTables(before: WorkspaceDump, after: WorkspaceDump): string[] {
+  const sorted = (rows: unknown[]) => JSON.stringify(rows.map((row) => JSON.stringify(row)).sort());
+  return (Object.keys(after) as (keyof WorkspaceDump)[])
+    .filter((t) => JSON.stringify(before[t]) !== JSON.stringify(after[t]) && sorted(before[t]) !== sorted(after[t]))
+    .map((t) => `${t}: ${before[t].length} → ${after[t].length}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

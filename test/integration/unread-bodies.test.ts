@@ -91,11 +91,13 @@ describe('answers before the body is read', () => {
   });
 
   it('a body over the limit gets its 413, in the shape of the API, instead of a reset connection', async () => {
-    for (let i = 0; i < 3; i++) {
+    for (const chunked of [false, true, false, true]) {
+      // In chunks, Fastify stops reading at the limit and refuses; the rest is read before the answer all the same.
       const v1 = await send({
         method: 'POST',
         path: '/api/v1/customers/ub-2/events',
         body: bodyOf(3 * oneMb),
+        chunked,
         auth: ws.trackAuth,
       });
       expect(v1.status).toBe(413);

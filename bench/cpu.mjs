@@ -49,6 +49,30 @@ function postgresPids() {
 }
 
 /**
+ * Starts totals of one per-process counter (`read(pid)`, null when unreadable) over `pids` and over PostgreSQL's
+ * processes (`pgPids`, null to leave them out). The function it returns, given PostgreSQL's processes then, answers
+ * how much each total grew: `processes` (left out unless every pid was readable at the start) and `postgres` (left out
+ * when there were none; a process that started during the window counts from its start).
+ */
+function counterWindow(read, pids, pgPids) {
+  const processStart = pids.map(read);
+  const pgStart = pgPids && new Map(pgPids.map((pid) => [pid, read(pid) ?? 0]));
+  return (pgPidsNow) => {
+    const grown = {};
+    if (pids.length > 0 && processStart.every((t) => t !== null))
+      grown.processes = pids.reduce((sum, pid, i) => sum + ((read(pid) ?? processStart[i]) - processStart[i]), 0);
+    if (pgStart && pgStart.size > 0) {
+      grown.postgres = 0;
+      for (const pid of new Set([...pgStart.keys(), ...pgPidsNow])) {
+        const before = pgStart.get(pid) ?? 0;
+        grown.postgres += (read(pid) ?? before) - before;
+      }
+    }
+    return grown;
+  };
+}
+
+/**
  * Starts a window; the function it returns ends it and gives cores busy on average (CPU seconds ÷ wall seconds):
  * `self` (this process), `processes` (the pids given, summed) and, with `postgres`, all PostgreSQL processes,
  * counting a backend that started during the window from its start. Where /proc tells, `queued` gives the same
@@ -58,47 +82,30 @@ function postgresPids() {
 export function startCpuWatch({ pids = [], postgres = false } = {}) {
   const wallStart = performance.now();
   const selfStart = process.cpuUsage();
-  const processStart = pids.map(ticks);
-  const pgStart = postgres ? new Map(postgresPids().map((pid) => [pid, ticks(pid) ?? 0])) : null;
-  const queuedStart = {
-    self: queuedNs(process.pid),
-    selfMain: queuedNs(process.pid, true),
-    processes: pids.map((pid) => queuedNs(pid)),
-    postgres: postgres ? new Map(postgresPids().map((pid) => [pid, queuedNs(pid) ?? 0])) : null,
-  };
+  const pgPids = postgres ? postgresPids() : null;
+  const used = counterWindow(ticks, pids, pgPids);
+  const waited = counterWindow(queuedNs, pids, pgPids);
+  const selfQueued = queuedNs(process.pid);
+  const selfMainQueued = queuedNs(process.pid, true);
   return () => {
     const wallS = (performance.now() - wallStart) / 1000;
     const self = process.cpuUsage(selfStart);
     const result = { self: (self.user + self.system) / 1e6 / wallS };
-    const queued = {};
-    const since = (now, before) => (now === null || before === null ? undefined : (now - before) / 1e9 / wallS);
-    queued.self = since(queuedNs(process.pid), queuedStart.self);
-    queued.selfMain = since(queuedNs(process.pid, true), queuedStart.selfMain);
-    if (pids.length > 0 && queuedStart.processes.every((t) => t !== null))
-      queued.processes = since(
-        pids.reduce((sum, pid, i) => sum + (queuedNs(pid) ?? queuedStart.processes[i]), 0),
-        queuedStart.processes.reduce((sum, t) => sum + t, 0),
-      );
-    if (queuedStart.postgres && queuedStart.postgres.size > 0) {
-      let waited = 0;
-      for (const pid of new Set([...queuedStart.postgres.keys(), ...postgresPids()])) {
-        const before = queuedStart.postgres.get(pid) ?? 0;
-        waited += (queuedNs(pid) ?? before) - before;
-      }
-      queued.postgres = waited / 1e9 / wallS;
-    }
-    if (queued.self !== undefined) result.queued = queued;
-    if (pids.length > 0 && processStart.every((t) => t !== null)) {
-      const used = pids.reduce((sum, pid, i) => sum + ((ticks(pid) ?? processStart[i]) - processStart[i]), 0);
-      result.processes = used / TICKS_PER_S / wallS;
-    }
-    if (pgStart && pgStart.size > 0) {
-      let used = 0;
-      for (const pid of new Set([...pgStart.keys(), ...postgresPids()])) {
-        const before = pgStart.get(pid) ?? 0;
-        used += (ticks(pid) ?? before) - before;
-      }
-      result.postgres = used / TICKS_PER_S / wallS;
+    const pgPidsNow = postgres ? postgresPids() : [];
+    const ticksUsed = used(pgPidsNow);
+    if (ticksUsed.processes !== undefined) result.processes = ticksUsed.processes / TICKS_PER_S / wallS;
+    if (ticksUsed.postgres !== undefined) result.postgres = ticksUsed.postgres / TICKS_PER_S / wallS;
+    const selfNow = queuedNs(process.pid);
+    const selfMainNow = queuedNs(process.pid, true);
+    if (selfQueued !== null && selfMainQueued !== null && selfNow !== null && selfMainNow !== null) {
+      const nsWaited = waited(pgPidsNow);
+      const cores = (ns) => (ns === undefined ? undefined : ns / 1e9 / wallS);
+      result.queued = {
+        self: cores(selfNow - selfQueued),
+        selfMain: cores(selfMainNow - selfMainQueued),
+        processes: cores(nsWaited.processes),
+        postgres: cores(nsWaited.postgres),
+      };
     }
     return result;
   };

@@ -238,7 +238,8 @@ async function attempt(r: Raw): Promise<void> {
   if (problem) tally.problems.push({ label: r.label, method: r.method, path: r.path.slice(0, 300), problem });
   const after = await server.dump(ws);
   // 409 (rule C) and 207 (some batch items) store the rest of the call; every other 4xx must store nothing.
-  if (a.status >= 400 && a.status !== 409 && changedTables(snapshot, after).length > 0)
+  const changed = a.status >= 400 && a.status !== 409 ? changedTables(snapshot, after) : [];
+  if (changed.length > 0)
     tally.problems.push({
       label: r.label,
       method: r.method,
@@ -247,7 +248,7 @@ async function attempt(r: Raw): Promise<void> {
       // What to look at when it happens: the answer, and each changed table's row count before and after.
       answer: `${a.status} ${a.text.slice(0, 300)}`,
       body: r.body?.slice(0, 500),
-      changed: changedTables(snapshot, after),
+      changed,
     });
   snapshot = after;
 }
